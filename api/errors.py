@@ -1,0 +1,76 @@
+"""One place that turns errors into HTTP responses with the JSON error body."""
+
+from __future__ import annotations
+
+import logging
+
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from domain.errors import (
+    Conflict,
+    DomainError,
+    FileTooLarge,
+    InvalidCsv,
+    InvalidRequest,
+    NotCsv,
+    NotFound,
+    Unauthorized,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS = {
+    InvalidRequest: 400,
+    InvalidCsv: 400,
+    Unauthorized: 401,
+    NotFound: 404,
+    Conflict: 409,
+    FileTooLarge: 413,
+    NotCsv: 415,
+}
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
+
+
+async def domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+    return error_response(status, exc.code, exc.message)
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ValidationError)
+    problems = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        problems.append(f"{where}: {err['msg']}")
+    return error_response(
+        400, "invalid_request", "The request body is not valid: " + "; ".join(problems) + "."
+    )
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    messages = {
+        404: f"There is no endpoint at {request.url.path}. See the API reference in the README.",
+        405: f"{request.method} is not allowed on {request.url.path}.",
+    }
+    return error_response(
+        exc.status_code,
+        codes.get(exc.status_code, "http_error"),
+        messages.get(exc.status_code, str(exc.detail)),
+    )
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(
+        500, "internal_error", "Something went wrong on our side; nothing was changed. Try again."
+    )

@@ -1,0 +1,1 @@
+"""Workers: each owns a Kafka consumer loop and turns records into commands."""

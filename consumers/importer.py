@@ -1,0 +1,113 @@
+"""The importer: streams a job's cached file and publishes one row event per data row.
+
+It also runs the job sweep between polls: purge expired uploads, re-drive stalled jobs, and
+complete jobs whose rows all have outcomes (after a crash between the two).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import orjson
+
+from domain import csvfile
+from domain.import_job import TERMINAL, ImportJob
+from domain.rows import RowMapping, map_row, partition_key
+from runtime import services
+from runtime.bootstrap import Container
+from runtime.kafka import make_consumer
+from runtime.settings import TOPIC_JOBS, TOPIC_ROWS
+
+log = logging.getLogger(__name__)
+
+GROUP = "lead-import-importer"
+FILE_GONE = (
+    "The uploaded file is no longer available (it expired before the job could read it). "
+    "Upload the file again and start a new import."
+)
+
+
+def publish_rows(c: Container, job: ImportJob) -> int:
+    """Publish the job's rows that have no outcome yet; return how many rows the file has."""
+    stored = services.load_file(c, job.file_id, fresh_only=False)
+    if stored is None:
+        job.fail(FILE_GONE)
+        services.save_job(c, job)
+        return 0
+    job.start()
+    services.save_job(c, job)
+    with c.pool.connection() as conn:
+        applied = {
+            r["row"]
+            for r in conn.execute("SELECT row FROM row_outcomes WHERE job_id = %s", (job.job_id,))
+        }
+    mapping = RowMapping.build(
+        stored.headers,
+        job.primary_identifier["column"],
+        job.primary_identifier["kind"],  # type: ignore[arg-type]
+        job.field_mappings,
+        job.alias_mappings_kinds(),
+        job.default_country,
+    )
+    producer = c.producer
+    send = producer.send
+    total = 0
+    for row, cells in csvfile.iter_rows(stored.content, stored.format):
+        total += 1
+        if row in applied:
+            continue
+        event = map_row(job.ou, job.job_id, row, cells, mapping)
+        send(TOPIC_ROWS, key=partition_key(event), value=event.model_dump_json().encode())
+    producer.flush(timeout=60)
+    job.record_rows_published(total)
+    services.save_job(c, job)
+    return total
+
+
+def handle_job_requests(c: Container, records: list[Any]) -> None:
+    seen: set[str] = set()
+    for record in records:
+        request = orjson.loads(record.value)
+        job_id = request["job_id"]
+        if job_id in seen:
+            continue
+        seen.add(job_id)
+        job = services.get_job_aggregate(c, job_id)
+        if job is None or job.status in TERMINAL:
+            continue
+        total = publish_rows(c, job)
+        log.info("job %s: %d rows in file, rows published", job_id, total)
+        services.complete_jobs(c, [job_id])  # a file of 0 rows, or a re-drive that found all done
+
+
+def sweep(c: Container, stall_timeout_s: float) -> None:
+    """Housekeeping between polls; safe to run in several importers at once."""
+    services.purge_expired_files(c)
+    services.complete_jobs(c, None)
+    with c.pool.connection() as conn:
+        stalled = conn.execute(
+            "UPDATE import_jobs SET last_progress_at = now(), redrive_count = redrive_count + 1"
+            " WHERE job_id IN (SELECT job_id FROM import_jobs"
+            "  WHERE status IN ('queued', 'in_progress')"
+            "  AND last_progress_at < now() - make_interval(secs => %s)"
+            "  FOR UPDATE SKIP LOCKED)"
+            " RETURNING job_id, ou",
+            (stall_timeout_s,),
+        ).fetchall()
+    for r in stalled:
+        log.warning("job %s made no progress for %.0f s: re-driving it", r["job_id"], stall_timeout_s)
+        services.request_job(c, r["job_id"], r["ou"])
+
+
+def run(c: Container, stop: threading.Event, stall_timeout_s: float) -> None:
+    from consumers import loop
+
+    consumer = make_consumer(c.kafka_bootstrap, GROUP, [TOPIC_JOBS], max_poll_records=50)
+    loop.run(
+        consumer,
+        lambda records: handle_job_requests(c, records),
+        stop,
+        idle=lambda: sweep(c, stall_timeout_s),
+    )

@@ -1,0 +1,231 @@
+"""The lead worker: dedup and alias merge of row events onto event-sourced Lead aggregates.
+
+A batch of row events is applied in one PostgreSQL transaction: the lead events, the claimed
+identifiers, the row outcomes ``(job_id, row)``, the warnings, the job counters and the lead read
+model. Rows that already have an outcome are skipped, so a redelivered row changes nothing.
+Conflicts with a concurrent writer (an identifier claimed, a lead version taken, a row applied)
+surface as IntegrityError: the whole batch is re-read and re-decided.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import IntegrityError, OperationalError
+from psycopg import Cursor
+
+from domain.lead import Lead
+from domain.merge import LeadState, decide
+from domain.rows import Identifier, RowFailed, RowImported
+from projections.jobs import counters_effect
+from projections.leads import insert_identifiers_effect, owners, upsert_leads_effect
+from runtime import services
+from runtime.bootstrap import Container
+from runtime.kafka import make_consumer
+from runtime.settings import TOPIC_ROWS
+
+log = logging.getLogger(__name__)
+
+GROUP = "lead-import-leads"
+CONFLICT_RETRIES = 8
+DATABASE_ERROR = "Database error"
+
+Key = tuple[str, str, str]  # (ou, kind, value)
+
+
+def parse(value: bytes) -> RowImported | RowFailed:
+    if b'"type":"RowFailed"' in value[:40]:
+        return RowFailed.model_validate_json(value)
+    return RowImported.model_validate_json(value)
+
+
+@dataclass
+class Plan:
+    """Everything one batch writes."""
+
+    leads: dict[UUID, Lead] = field(default_factory=dict)  # touched leads
+    claims: list[tuple[str, str, str, UUID]] = field(default_factory=list)
+    outcomes: list[tuple[str, int, str, UUID | None, str | None, str | None]] = field(
+        default_factory=list
+    )
+    warnings: list[tuple[str, int, int, str, str]] = field(default_factory=list)
+    counters: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
+
+    def effects(self) -> list[Any]:
+        out: list[Any] = []
+        if self.claims:
+            out.append(insert_identifiers_effect(self.claims))
+        out.append(_insert_outcomes(self.outcomes))
+        if self.warnings:
+            out.append(_insert_warnings(self.warnings))
+        out.append(counters_effect({j: (c[0], c[1], c[2]) for j, c in self.counters.items()}))
+        if self.leads:
+            out.append(upsert_leads_effect(list(self.leads.values())))
+        return out
+
+
+def _insert_outcomes(rows: list[tuple[str, int, str, UUID | None, str | None, str | None]]) -> Any:
+    cols = list(zip(*rows, strict=True))
+
+    def effect(curs: Cursor[Any]) -> None:
+        curs.execute(
+            "INSERT INTO row_outcomes (job_id, row, outcome, lead_id, error, value)"
+            " SELECT * FROM unnest(%s::text[], %s::int[], %s::text[], %s::uuid[], %s::text[],"
+            " %s::text[])",
+            tuple(list(c) for c in cols),
+        )
+
+    return effect
+
+
+def _insert_warnings(rows: list[tuple[str, int, int, str, str]]) -> Any:
+    cols = list(zip(*rows, strict=True))
+
+    def effect(curs: Cursor[Any]) -> None:
+        curs.execute(
+            "INSERT INTO job_warnings (job_id, row, seq, warning, value)"
+            " SELECT * FROM unnest(%s::text[], %s::int[], %s::int[], %s::text[], %s::text[])",
+            tuple(list(c) for c in cols),
+        )
+
+    return effect
+
+
+def _state(lead: Lead) -> LeadState:
+    return LeadState(lead.id, lead.identifiers, lead.fields)
+
+
+def plan_batch(c: Container, rows: list[RowImported | RowFailed]) -> Plan:
+    """Read what the batch needs (one query each) and decide every row, in order."""
+    with c.pool.connection() as conn:
+        curs = conn.cursor()
+        curs.execute(
+            "SELECT o.job_id, o.row FROM row_outcomes o"
+            " JOIN unnest(%s::text[], %s::int[]) AS k(job_id, row)"
+            " ON o.job_id = k.job_id AND o.row = k.row",
+            ([r.job_id for r in rows], [r.row for r in rows]),
+        )
+        applied = {(r["job_id"], r["row"]) for r in curs.fetchall()}
+        todo = [r for r in rows if (r.job_id, r.row) not in applied]
+        keys: set[Key] = set()
+        for r in todo:
+            if isinstance(r, RowImported):
+                keys.add((r.ou, r.primary.kind, r.primary.value))
+                keys.update((r.ou, a.kind, a.value) for a in r.aliases)
+        index: dict[Key, UUID] = owners(curs, sorted(keys))
+    primary_owners = {
+        index[(r.ou, r.primary.kind, r.primary.value)]
+        for r in todo
+        if isinstance(r, RowImported) and (r.ou, r.primary.kind, r.primary.value) in index
+    }
+    loaded: dict[UUID, Lead] = c.events.load_many(sorted(primary_owners))
+    plan = Plan()
+    for r in todo:
+        counts = plan.counters[r.job_id]
+        if isinstance(r, RowFailed):
+            plan.outcomes.append((r.job_id, r.row, "failed", None, r.error, r.value))
+            counts[2] += 1
+            continue
+        seq = 0
+        for w in r.warnings:
+            plan.warnings.append((r.job_id, r.row, seq, w.warning, w.value))
+            seq += 1
+        primary_key = (r.ou, r.primary.kind, r.primary.value)
+        owner = index.get(primary_key)
+        lead = loaded.get(owner) if owner is not None else None
+
+        def owner_of(i: Identifier, ou: str = r.ou) -> UUID | None:
+            return index.get((ou, i.kind, i.value))
+
+        decision = decide(_state(lead) if lead else None, r.fields, r.aliases, owner_of)
+        for warning, value in decision.warnings:
+            plan.warnings.append((r.job_id, r.row, seq, warning, value))
+            seq += 1
+        if lead is None:
+            lead = Lead(
+                ou=r.ou,
+                primary={"kind": r.primary.kind, "value": r.primary.value},
+                fields=decision.fields,
+                aliases=[{"kind": a.kind, "value": a.value} for a in decision.aliases],
+                job_id=r.job_id,
+                row=r.row,
+            )
+            loaded[lead.id] = lead
+            for key in [primary_key, *((r.ou, a.kind, a.value) for a in decision.aliases)]:
+                index[key] = lead.id
+                plan.claims.append((*key, lead.id))
+            plan.outcomes.append((r.job_id, r.row, "created", lead.id, None, None))
+            counts[0] += 1
+        else:
+            if decision.fields:
+                lead.update_profile(changed=decision.fields, job_id=r.job_id, row=r.row)
+            for a in decision.aliases:
+                lead.add_alias(alias={"kind": a.kind, "value": a.value}, job_id=r.job_id, row=r.row)
+                index[(r.ou, a.kind, a.value)] = lead.id
+                plan.claims.append((r.ou, a.kind, a.value, lead.id))
+            plan.outcomes.append((r.job_id, r.row, "updated", lead.id, None, None))
+            counts[1] += 1
+        plan.leads[lead.id] = lead
+    return plan
+
+
+def apply_rows(c: Container, rows: list[RowImported | RowFailed]) -> list[str]:
+    """Apply a batch exactly once; return the ids of the jobs it touched."""
+    unique = list({(r.job_id, r.row): r for r in rows}.values())
+    for attempt in range(1, CONFLICT_RETRIES + 1):
+        plan = plan_batch(c, unique)
+        if not plan.outcomes:
+            return []
+        try:
+            c.events.put(plan.leads.values(), effects=plan.effects())
+            return list(plan.counters)
+        except (IntegrityError, psycopg.errors.UniqueViolation) as e:
+            # A concurrent writer claimed an identifier, updated a lead or applied a row first.
+            log.info("batch conflict (attempt %d): %s", attempt, e)
+            continue
+    if len(unique) > 1:
+        # Keep going row by row so one bad row cannot block the others.
+        touched: set[str] = set()
+        for r in unique:
+            touched.update(apply_rows(c, [r]))
+        return sorted(touched)
+    r = unique[0]
+    log.error("row %s:%d failed after %d attempts", r.job_id, r.row, CONFLICT_RETRIES)
+    failed = RowFailed(event_id=r.event_id, ou=r.ou, job_id=r.job_id, row=r.row,
+                       error=DATABASE_ERROR, value="")
+    plan = plan_batch(c, [failed])
+    if plan.outcomes:
+        c.events.put([], effects=plan.effects())
+    return [r.job_id]
+
+
+def handle_records(c: Container, records: list[Any], stop: threading.Event) -> None:
+    rows = [parse(r.value) for r in records]
+    delay = 0.2
+    while True:
+        try:
+            jobs = apply_rows(c, rows)
+            break
+        except (OperationalError, psycopg.OperationalError) as e:
+            # The database is away (restart, network): wait for it, never skip the batch.
+            if stop.is_set():
+                raise
+            log.warning("database unavailable, retrying in %.1f s: %s", delay, e)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    if jobs:
+        services.complete_jobs(c, jobs)
+
+
+def run(c: Container, stop: threading.Event) -> None:
+    from consumers import loop
+
+    consumer = make_consumer(c.kafka_bootstrap, GROUP, [TOPIC_ROWS])
+    loop.run(consumer, lambda records: handle_records(c, records, stop), stop)

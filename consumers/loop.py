@@ -1,0 +1,70 @@
+"""The consumer loop every worker shares.
+
+Poll a batch, hand it to the worker, and only after the worker succeeded commit ``offset + 1``
+of the last record of each partition. A failing batch is never committed: the worker process
+exits and its records are delivered again (to it after a restart, or to another group member).
+Effects are idempotent on the row's own identity, so a redelivery changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from kafka import KafkaConsumer
+from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
+from kafka.structs import OffsetAndMetadata, TopicPartition
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[list[Any]], None]
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def run(
+    consumer: KafkaConsumer,
+    handle: Handler,
+    stop: threading.Event,
+    *,
+    idle: Callable[[], None] | None = None,
+    idle_every_s: float = 2.0,
+    poll_ms: int = 200,
+) -> None:
+    """Run until ``stop`` is set. ``idle`` runs between polls at most every ``idle_every_s``."""
+    last_idle = 0.0
+    try:
+        while not stop.is_set():
+            polled = consumer.poll(timeout_ms=poll_ms)
+            if polled:
+                records = [r for batch in polled.values() for r in batch]
+                handle(records)
+                offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+                for tp, batch in polled.items():
+                    offsets[tp] = OffsetAndMetadata(batch[-1].offset + 1, "", -1)
+                try:
+                    consumer.commit(offsets)
+                except (CommitFailedError, RebalanceInProgressError) as e:
+                    # The partitions moved; their new owner will see these records again, which
+                    # is harmless (idempotent effects).
+                    log.warning("offset commit skipped during a rebalance: %s", e)
+            now = time.monotonic()
+            if idle is not None and now - last_idle >= idle_every_s:
+                last_idle = now
+                idle()
+    except KafkaError:
+        log.exception("Kafka error in the consumer loop")
+        raise
+    finally:
+        consumer.close(autocommit=False)

@@ -1,0 +1,125 @@
+"""The ImportJob aggregate: the lifecycle of one import, as the user started it."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import Conflict
+
+QUEUED = "queued"
+IN_PROGRESS = "in_progress"
+COMPLETED = "completed"
+FAILED = "failed"
+CANCELLED = "cancelled"
+TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
+
+
+def job_uuid(job_id: str) -> UUID:
+    """``job_<32 hex>`` is the public form of the aggregate id."""
+    return UUID(hex=job_id.removeprefix("job_"))
+
+
+def public_job_id(aggregate_id: UUID) -> str:
+    return f"job_{aggregate_id.hex}"
+
+
+class ImportJob(Aggregate):
+    class JobQueued(Aggregate.Created):
+        ou: str
+        file_id: str
+        file_name: str
+        total_rows: int
+        primary_identifier: dict[str, str]
+        field_mappings: dict[str, str]
+        alias_mappings: dict[str, str]
+        ignored_fields: list[str]
+        default_country: str
+
+    class JobStarted(Aggregate.Event):
+        pass
+
+    class JobRowsPublished(Aggregate.Event):
+        total: int
+
+    class JobCompleted(Aggregate.Event):
+        pass
+
+    class JobFailed(Aggregate.Event):
+        reason: str
+
+    class JobCancelled(Aggregate.Event):
+        pass
+
+    @event(JobQueued)
+    def __init__(
+        self,
+        ou: str,
+        file_id: str,
+        file_name: str,
+        total_rows: int,
+        primary_identifier: dict[str, str],
+        field_mappings: dict[str, str],
+        alias_mappings: dict[str, str],
+        ignored_fields: list[str],
+        default_country: str,
+    ) -> None:
+        self.ou = ou
+        self.file_id = file_id
+        self.file_name = file_name
+        self.total_rows = total_rows
+        self.primary_identifier = primary_identifier
+        self.field_mappings = field_mappings
+        self.alias_mappings = alias_mappings
+        self.ignored_fields = ignored_fields
+        self.default_country = default_country
+        self.status = QUEUED
+        self.rows_published: int | None = None
+
+    @property
+    def job_id(self) -> str:
+        return public_job_id(self.id)
+
+    def start(self) -> None:
+        """Processing began; a no-op when it already had (a re-driven job)."""
+        if self.status == QUEUED:
+            self._started()
+
+    @event(JobStarted)
+    def _started(self) -> None:
+        self.status = IN_PROGRESS
+
+    def record_rows_published(self, total: int) -> None:
+        if self.rows_published != total:
+            self._rows_published(total)
+
+    @event(JobRowsPublished)
+    def _rows_published(self, total: int) -> None:
+        self.rows_published = total
+
+    def complete(self) -> None:
+        if self.status in TERMINAL:
+            raise Conflict(f"Job {self.job_id} is already {self.status}.")
+        self._completed()
+
+    @event(JobCompleted)
+    def _completed(self) -> None:
+        self.status = COMPLETED
+
+    def fail(self, reason: str) -> None:
+        if self.status in TERMINAL:
+            raise Conflict(f"Job {self.job_id} is already {self.status}.")
+        self._failed(reason)
+
+    @event(JobFailed)
+    def _failed(self, reason: str) -> None:
+        self.status = FAILED
+
+    def alias_mappings_kinds(self) -> dict[str, Any]:
+        """``{column: identifier kind}`` from ``{column: "_alias_<kind>"}``."""
+        return {col: target.removeprefix("_alias_") for col, target in self.alias_mappings.items()}
+
+    def describe(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "status": self.status, "file_name": self.file_name}

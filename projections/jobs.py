@@ -1,0 +1,165 @@
+"""The job read model: ``import_jobs`` (lifecycle + counters), errors and warnings.
+
+Lifecycle columns follow ImportJob events; counters follow row outcomes. Both are written in the
+same transaction as the events or outcomes they come from (as effects of ``EventStore.put``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from psycopg import Cursor
+
+from domain.import_job import ImportJob
+
+_STATUS_OF = {
+    "JobQueued": "queued",
+    "JobStarted": "in_progress",
+    "JobCompleted": "completed",
+    "JobFailed": "failed",
+    "JobCancelled": "cancelled",
+}
+
+
+def job_event_effects(job: ImportJob, events: list[Any]) -> list[Any]:
+    """Statements that project ``events`` (pending events of ``job``) onto ``import_jobs``."""
+    effects = []
+    for e in events:
+        kind = type(e).__name__
+        at: datetime = e.timestamp
+        if kind == "JobQueued":
+            effects.append(_insert_job(job, at))
+        elif kind == "JobStarted":
+            effects.append(_sql(
+                "UPDATE import_jobs SET status = CASE WHEN status = 'queued' THEN 'in_progress'"
+                " ELSE status END, started_at = COALESCE(started_at, %s), last_progress_at = %s"
+                " WHERE job_id = %s", (at, at, job.job_id)))
+        elif kind == "JobRowsPublished":
+            effects.append(_sql(
+                "UPDATE import_jobs SET last_progress_at = %s WHERE job_id = %s", (at, job.job_id)))
+        elif kind in ("JobCompleted", "JobCancelled"):
+            effects.append(_sql(
+                "UPDATE import_jobs SET status = %s, completed_at = %s,"
+                " started_at = COALESCE(started_at, %s) WHERE job_id = %s",
+                (_STATUS_OF[kind], at, at, job.job_id)))
+        elif kind == "JobFailed":
+            effects.append(_sql(
+                "UPDATE import_jobs SET status = 'failed', completed_at = %s, failure_reason = %s"
+                " WHERE job_id = %s", (at, e.reason, job.job_id)))
+    return effects
+
+
+def _sql(query: str, params: tuple[Any, ...]) -> Any:
+    def effect(curs: Cursor[Any]) -> None:
+        curs.execute(query, params)  # type: ignore[arg-type]
+
+    return effect
+
+
+def _insert_job(job: ImportJob, at: datetime) -> Any:
+    return _sql(
+        "INSERT INTO import_jobs (job_id, ou, status, file_id, file_name, created_at, total_rows,"
+        " primary_identifier, field_mappings, alias_mappings, ignored_fields, default_country,"
+        " last_progress_at) VALUES (%s, %s, 'queued', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (job_id) DO NOTHING",
+        (
+            job.job_id, job.ou, job.file_id, job.file_name, at, job.total_rows,
+            orjson.dumps(job.primary_identifier).decode(), orjson.dumps(job.field_mappings).decode(),
+            orjson.dumps(job.alias_mappings).decode(), orjson.dumps(job.ignored_fields).decode(),
+            job.default_country, at,
+        ),
+    )
+
+
+def counters_effect(deltas: dict[str, tuple[int, int, int]]) -> Any:
+    """Add (created, updated, failed) to each job's counters."""
+    job_ids = list(deltas)
+    created = [deltas[j][0] for j in job_ids]
+    updated = [deltas[j][1] for j in job_ids]
+    failed = [deltas[j][2] for j in job_ids]
+
+    def effect(curs: Cursor[Any]) -> None:
+        curs.execute(
+            "UPDATE import_jobs j SET created_count = j.created_count + d.c,"
+            " updated_count = j.updated_count + d.u, failed_count = j.failed_count + d.f,"
+            " last_progress_at = now()"
+            " FROM unnest(%s::text[], %s::int[], %s::int[], %s::int[]) AS d(job_id, c, u, f)"
+            " WHERE j.job_id = d.job_id",
+            (job_ids, created, updated, failed),
+        )
+
+    return effect
+
+
+# --- queries -------------------------------------------------------------------------------
+
+_ITEM_COLUMNS = (
+    "job_id, status, file_name, created_at, started_at, completed_at, total_rows,"
+    " created_count, updated_count, failed_count"
+)
+
+
+def list_jobs(curs: Cursor[Any], ou: str, page: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    curs.execute("SELECT count(*) AS n FROM import_jobs WHERE ou = %s", (ou,))
+    row = curs.fetchone()
+    total = int(row["n"]) if row else 0
+    curs.execute(
+        f"SELECT {_ITEM_COLUMNS} FROM import_jobs WHERE ou = %s"
+        " ORDER BY created_at DESC, job_id DESC LIMIT %s OFFSET %s",
+        (ou, limit, (page - 1) * limit),
+    )
+    return [
+        {
+            "job_id": r["job_id"],
+            "status": r["status"],
+            "file_name": r["file_name"],
+            "created_at": r["created_at"],
+            "completed_at": r["completed_at"],
+            "total_rows": r["total_rows"],
+            "created_count": r["created_count"],
+            "updated_count": r["updated_count"],
+            "failed_count": r["failed_count"],
+        }
+        for r in curs.fetchall()
+    ], total
+
+
+def get_job(curs: Cursor[Any], ou: str, job_id: str) -> dict[str, Any] | None:
+    curs.execute(
+        f"SELECT {_ITEM_COLUMNS}, primary_identifier, field_mappings, alias_mappings,"
+        " ignored_fields, default_country, failure_reason"
+        " FROM import_jobs WHERE job_id = %s AND ou = %s",
+        (job_id, ou),
+    )
+    job = curs.fetchone()
+    if job is None:
+        return None
+    curs.execute(
+        "SELECT row, error, value FROM row_outcomes WHERE job_id = %s AND outcome = 'failed'"
+        " ORDER BY row",
+        (job_id,),
+    )
+    errors = [{"row": r["row"], "error": r["error"], "value": r["value"]} for r in curs.fetchall()]
+    curs.execute(
+        "SELECT row, warning, value FROM job_warnings WHERE job_id = %s ORDER BY row, seq",
+        (job_id,),
+    )
+    warnings = [
+        {"row": r["row"], "warning": r["warning"], "value": r["value"]} for r in curs.fetchall()
+    ]
+    return {**dict(job), "errors": errors, "warnings": warnings}
+
+
+def open_job_ids_at_total(curs: Cursor[Any], job_ids: list[str] | None) -> list[str]:
+    """Jobs that every row has reached but are not marked completed yet."""
+    query = (
+        "SELECT job_id FROM import_jobs WHERE status IN ('queued', 'in_progress')"
+        " AND created_count + updated_count + failed_count >= total_rows"
+    )
+    if job_ids is None:
+        curs.execute(query)  # type: ignore[arg-type]
+    else:
+        curs.execute(query + " AND job_id = ANY(%s)", (job_ids,))  # type: ignore[operator]
+    return [r["job_id"] for r in curs.fetchall()]

@@ -1,0 +1,1 @@
+"""Wiring: settings, connections, the embedded services launcher, the CLI."""

@@ -1,0 +1,235 @@
+"""The ``leadimport`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from runtime.settings import ALL_TOPICS, Settings
+
+log = logging.getLogger("leadimport")
+
+WORKERS = ("importer", "leads")
+
+
+@dataclass
+class Services:
+    database_url: str
+    kafka_bootstrap: str
+
+
+@contextmanager
+def services(settings: Settings, *, need_kafka: bool = True) -> Iterator[Services]:
+    """The configured servers, or embedded ones started (and stopped) here."""
+    from runtime.embedded import EmbeddedKafka, EmbeddedPostgres
+
+    pg: EmbeddedPostgres | None = None
+    broker: EmbeddedKafka | None = None
+    try:
+        url = settings.database_url
+        if url is None:
+            pg = EmbeddedPostgres(settings.data_dir)
+            url = pg.start()
+        bootstrap = settings.kafka_bootstrap_servers or ""
+        if not bootstrap and need_kafka:
+            broker = EmbeddedKafka()
+            bootstrap = broker.start()
+        yield Services(url, bootstrap)
+    finally:
+        if broker is not None:
+            broker.stop()
+        if pg is not None:
+            pg.stop()
+
+
+def prepare(s: Services, settings: Settings) -> None:
+    """Schema and topics; idempotent."""
+    from runtime import db, kafka
+
+    db.migrate(s.database_url)
+    if s.kafka_bootstrap:
+        kafka.create_topics(s.kafka_bootstrap, ALL_TOPICS, settings.partitions)
+
+
+def _child_env(s: Services) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": s.database_url, "KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap,
+            "LEADIMPORT_SKIP_MIGRATE": "1"}
+
+
+def _wait_ready(url: str, procs: list[subprocess.Popen[bytes]], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            raise SystemExit("a child process exited during start-up; see its output above")
+        try:
+            with urllib.request.urlopen(url + "/readyz", timeout=2) as r:  # noqa: S310 - local URL
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"the API did not become ready within {timeout:.0f} s")
+
+
+def cmd_up(settings: Settings) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    with services(settings) as s:
+        prepare(s, settings)
+        env = _child_env(s)
+        exe = [sys.executable, "-m", "runtime.cli"]
+        specs = [["api"], ["worker", "importer"]] + [["worker", "leads"]] * settings.lead_workers
+        procs = [subprocess.Popen(exe + spec, env=env) for spec in specs]
+        try:
+            api_url = f"http://{settings.host}:{settings.port}"
+            _wait_ready(api_url, procs)
+            from runtime import db
+            from runtime.tokens import create_token
+
+            pool = db.make_pool(s.database_url, max_size=1)
+            token = create_token(pool, "default")
+            pool.close()
+            print(f"API_URL={api_url}")
+            print(f"TOKEN={token}")
+            print(f"DATABASE_URL={s.database_url}")
+            print(f"KAFKA_BOOTSTRAP_SERVERS={s.kafka_bootstrap}", flush=True)
+            # Restart a child that dies (crash-only workers); stop all on a signal.
+            while not stop.wait(0.5):
+                for i, p in enumerate(procs):
+                    if p.poll() is not None:
+                        log.warning("%s exited with %s; restarting it", specs[i], p.returncode)
+                        procs[i] = subprocess.Popen(exe + specs[i], env=env)
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            for p in procs:
+                try:
+                    p.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+    return 0
+
+
+def _container(settings: Settings):  # type: ignore[no-untyped-def]
+    from runtime import bootstrap
+
+    url = settings.database_url
+    bootstrap_servers = settings.kafka_bootstrap_servers
+    if not url or not bootstrap_servers:
+        raise SystemExit("DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS must be set (leadimport up sets them)")
+    if not os.environ.get("LEADIMPORT_SKIP_MIGRATE"):
+        prepare(Services(url, bootstrap_servers), settings)
+    return bootstrap.build(url, bootstrap_servers)
+
+
+def cmd_api(settings: Settings) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    c = _container(settings)
+    try:
+        uvicorn.run(create_app(c), host=settings.host, port=settings.port, log_level="warning",
+                    access_log=False)
+    finally:
+        c.close()
+    return 0
+
+
+def cmd_worker(settings: Settings, name: str) -> int:
+    from consumers import importer, leads, loop
+
+    stop = threading.Event()
+    loop.stop_on_signals(stop)
+    c = _container(settings)
+    try:
+        if name == "importer":
+            importer.run(c, stop, settings.stall_timeout_s)
+        else:
+            leads.run(c, stop)
+    finally:
+        c.close()
+    return 0
+
+
+def cmd_services(settings: Settings) -> int:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with services(settings) as s:
+        prepare(s, settings)
+        print(f"DATABASE_URL={s.database_url}")
+        print(f"KAFKA_BOOTSTRAP_SERVERS={s.kafka_bootstrap}", flush=True)
+        stop.wait()
+    return 0
+
+
+def cmd_token_create(settings: Settings, ou: str) -> int:
+    from runtime import db
+    from runtime.tokens import create_token
+
+    with services(settings, need_kafka=False) as s:
+        db.migrate(s.database_url)
+        pool = db.make_pool(s.database_url, max_size=1)
+        try:
+            token = create_token(pool, ou)
+        finally:
+            pool.close()
+    print(f"Created a token for OU {ou!r}:", file=sys.stderr)
+    print(token)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    parser = argparse.ArgumentParser(prog="leadimport", description="Lead Import service")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start everything (embedded services unless configured)")
+    sub.add_parser("api", help="run the HTTP API")
+    worker = sub.add_parser("worker", help="run one worker")
+    worker.add_argument("name", choices=WORKERS)
+    sub.add_parser("services", help="run only the embedded PostgreSQL and broker")
+    token = sub.add_parser("token", help="manage API tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="create a token bound to an OU")
+    create.add_argument("--ou", required=True)
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    if args.command == "up":
+        return cmd_up(settings)
+    if args.command == "api":
+        return cmd_api(settings)
+    if args.command == "worker":
+        return cmd_worker(settings, args.name)
+    if args.command == "services":
+        return cmd_services(settings)
+    return cmd_token_create(settings, args.ou)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""The event store: one eventsourcing application on PostgreSQL for Lead and ImportJob aggregates.
+
+``LeadImportRecorder`` runs caller-supplied statements ("effects") inside the transaction that
+inserts the events, so identifier-index rows, row outcomes and projection updates commit or roll
+back together with the events they belong to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application, project_aggregate
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg import Cursor
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import DictRow
+
+from domain.import_job import ImportJob
+from domain.lead import Lead
+
+Effect = Callable[[Cursor[Any]], None]
+
+APP_NAME = "LeadImport"
+EVENTS_TABLE = "leadimport_events"
+
+
+class LeadImportRecorder(PostgresApplicationRecorder):
+    """Application recorder that also runs the ``effects=[...]`` passed to ``events.put``."""
+
+    def _insert_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        **kwargs: Any,
+    ) -> None:
+        for effect in kwargs.get("effects", ()):
+            effect(curs)
+
+
+def event_store_env(url: str, *, create_table: bool = False, pool_size: int = 4) -> dict[str, str]:
+    info = conninfo_to_dict(url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": f"{__name__}:LeadImportRecorder",
+        "POSTGRES_DBNAME": str(info.get("dbname", "postgres")),
+        "POSTGRES_HOST": str(info.get("host", "127.0.0.1")),
+        "POSTGRES_PORT": str(info.get("port", "5432")),
+        "POSTGRES_USER": str(info.get("user", "postgres")),
+        # eventsourcing needs the variable even when the server trusts local connections
+        "POSTGRES_PASSWORD": str(info.get("password", "")),
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": "4",
+        "POSTGRES_CONN_MAX_AGE": "",
+        "CREATE_TABLE": "y" if create_table else "n",
+    }
+
+
+class EventStore(Application[UUID]):
+    """Lead and ImportJob aggregates, one notification log."""
+
+    name = APP_NAME
+
+    def put(self, aggregates: Iterable[Lead | ImportJob], effects: Sequence[Effect] = ()) -> None:
+        """Store the pending events of ``aggregates`` and run ``effects`` in one transaction.
+
+        Raises ``eventsourcing.persistence.IntegrityError`` when another writer got there first
+        (a version or identifier conflict): the caller re-reads and retries.
+        """
+        pending = [e for a in aggregates for e in a.collect_events()]
+        if pending:
+            self.events.put(pending, effects=effects)
+        elif effects:
+            with self.recorder.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
+                for effect in effects:
+                    effect(curs)
+
+    def load_many(self, ids: Sequence[UUID]) -> dict[UUID, Any]:
+        """Rebuild many aggregates with one query (the repository reads one at a time)."""
+        if not ids:
+            return {}
+        datastore = self.recorder.datastore  # type: ignore[attr-defined]
+        with datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                f"SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "  # noqa: S608
+                "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version",
+                (list(ids),),
+            )
+            rows = curs.fetchall()
+        by_id: dict[UUID, list[Any]] = {}
+        to_domain = self.mapper.to_domain_event
+        for r in rows:
+            stored = StoredEvent(r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"]))
+            by_id.setdefault(r["originator_id"], []).append(to_domain(stored))
+        return {i: project_aggregate(None, events) for i, events in by_id.items()}
+
+
+def open_event_store(url: str, *, create_table: bool = False, pool_size: int = 4) -> EventStore:
+    return EventStore(env=event_store_env(url, create_table=create_table, pool_size=pool_size))
+
+
+def create_event_store_tables(url: str) -> None:
+    app = open_event_store(url, create_table=True, pool_size=1)
+    app.close()

@@ -1,0 +1,87 @@
+"""Kafka clients (kafka-python) configured for this project and for the Tansu broker's quirks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+log = logging.getLogger(__name__)
+
+# The broker holds a group join round for about session_timeout / 2: keep it short.
+SESSION_TIMEOUT_MS = 6000
+HEARTBEAT_INTERVAL_MS = 2000
+
+
+def create_topics(bootstrap: str, topics: Iterable[str], partitions: int) -> None:
+    """Create the topics explicitly (auto-creation would make 4 partitions)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="leadimport-admin")
+    try:
+        existing = set(admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        for topic in missing:
+            try:
+                admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()
+
+
+def make_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
+    config: dict[str, Any] = {
+        "bootstrap_servers": bootstrap,
+        "acks": "all",
+        # The idempotent producer dies for good when a memory broker restarts; row effects are
+        # idempotent on (job_id, row) instead, so duplicates are harmless.
+        "enable_idempotence": False,
+        "linger_ms": 5,
+        "batch_size": 256 * 1024,
+        "max_request_size": 4 * 1024 * 1024,
+        "retries": 10,
+        "client_id": "leadimport",
+    }
+    config.update(overrides)
+    return KafkaProducer(**config)
+
+
+def make_consumer(bootstrap: str, group: str, topics: list[str], **overrides: Any) -> KafkaConsumer:
+    config: dict[str, Any] = {
+        "bootstrap_servers": bootstrap,
+        "group_id": group,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "session_timeout_ms": SESSION_TIMEOUT_MS,
+        "heartbeat_interval_ms": HEARTBEAT_INTERVAL_MS,
+        "max_poll_records": 2000,
+        "max_poll_interval_ms": 300_000,
+        "fetch_max_bytes": 16 * 1024 * 1024,
+        "max_partition_fetch_bytes": 4 * 1024 * 1024,
+        "client_id": f"leadimport-{group}",
+    }
+    config.update(overrides)
+    consumer = KafkaConsumer(**config)
+    consumer.subscribe(topics)
+    return consumer
+
+
+def ping(bootstrap: str, timeout_s: float = 2.0) -> bool:
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap,
+            request_timeout_ms=int(timeout_s * 1000),
+            client_id="leadimport-ping",
+        )
+    except KafkaError:
+        return False
+    try:
+        admin.list_topics()
+        return True
+    except KafkaError:
+        return False
+    finally:
+        admin.close()

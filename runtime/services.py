@@ -1,0 +1,238 @@
+"""Use cases behind the HTTP API and the workers: preview, start, and the job lifecycle."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from eventsourcing.persistence import IntegrityError
+
+from domain import csvfile
+from domain.errors import Conflict, InvalidRequest, NotFound
+from domain.fields import split_mappings
+from domain.identifiers import ALIAS_TARGETS, KINDS, IdentifierKind, is_valid_country
+from domain.import_job import ImportJob, job_uuid
+from projections.jobs import job_event_effects, open_job_ids_at_total
+from runtime.bootstrap import Container
+from runtime.settings import TOPIC_JOBS
+
+log = logging.getLogger(__name__)
+
+PREVIEW_TTL = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    file_id: str
+    ou: str
+    file_name: str
+    content: bytes
+    format: csvfile.CsvFormat
+    headers: list[str]
+    row_count: int
+
+
+# --- preview ---------------------------------------------------------------------------------
+
+
+def preview(c: Container, ou: str, file_name: str, data: bytes) -> dict[str, Any]:
+    """Inspect an uploaded CSV, keep it for an hour, and describe it."""
+    parsed = csvfile.inspect(data)
+    file_id = "preview_" + secrets.token_urlsafe(18)
+    now = c.clock()
+    expires = now + PREVIEW_TTL
+    with c.pool.connection() as conn:
+        conn.execute(
+            "INSERT INTO preview_files (file_id, ou, file_name, content, encoding, delimiter,"
+            " headers, row_count, created_at, expires_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                file_id, ou, file_name, data, parsed.format.encoding, parsed.format.delimiter,
+                orjson.dumps(parsed.headers).decode(), parsed.row_count, now, expires,
+            ),
+        )
+    return {
+        "file_id": file_id,
+        "file_name": file_name,
+        "headers": parsed.headers,
+        "sample_rows": parsed.sample_rows,
+        "row_count": parsed.row_count,
+        "auto_detected_identifiers": {
+            "email_columns": parsed.email_columns,
+            "phone_columns": parsed.phone_columns,
+        },
+        "expires_at": expires,
+    }
+
+
+def load_file(c: Container, file_id: str, ou: str | None = None, *,
+              fresh_only: bool = True) -> StoredFile | None:
+    """A stored upload. ``ou`` scopes the lookup; ``fresh_only`` hides expired ones."""
+    query = "SELECT * FROM preview_files WHERE file_id = %s"
+    params: list[Any] = [file_id]
+    if ou is not None:
+        query += " AND ou = %s"
+        params.append(ou)
+    if fresh_only:
+        query += " AND expires_at > %s"
+        params.append(c.clock())
+    with c.pool.connection() as conn:
+        r = conn.execute(query, params).fetchone()  # type: ignore[arg-type]
+    if r is None:
+        return None
+    return StoredFile(
+        file_id=r["file_id"], ou=r["ou"], file_name=r["file_name"], content=bytes(r["content"]),
+        format=csvfile.CsvFormat(encoding=r["encoding"], delimiter=r["delimiter"]),
+        headers=list(r["headers"]), row_count=r["row_count"],
+    )
+
+
+def purge_expired_files(c: Container) -> int:
+    """Delete expired uploads, except those an unfinished job still reads."""
+    with c.pool.connection() as conn:
+        cur = conn.execute(
+            "DELETE FROM preview_files p WHERE p.expires_at <= %s AND NOT EXISTS ("
+            " SELECT 1 FROM import_jobs j WHERE j.file_id = p.file_id"
+            " AND j.status IN ('queued', 'in_progress'))",
+            (c.clock(),),
+        )
+        return cur.rowcount
+
+
+# --- start -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartCommand:
+    file_id: str
+    primary_column: str
+    primary_kind: str
+    field_mappings: dict[str, str]
+    alias_mappings: dict[str, str]
+    default_country: str = "US"
+
+
+def _column(headers: list[str], name: str, what: str) -> str:
+    """Match a column exactly, else case-insensitively; raise a 400 naming the headers."""
+    if name in headers:
+        return name
+    folded = [h for h in headers if h.strip().casefold() == name.strip().casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    listed = ", ".join(repr(h) for h in headers)
+    raise InvalidRequest(
+        f"{what} names column {name!r}, which is not a header of the file. "
+        f"Use one of: {listed}."
+    )
+
+
+def start(c: Container, ou: str, cmd: StartCommand) -> dict[str, Any]:
+    if cmd.primary_kind not in KINDS:
+        raise InvalidRequest(
+            f"primary_identifier.kind {cmd.primary_kind!r} is not supported. "
+            f"Use one of: {', '.join(KINDS)}."
+        )
+    country = cmd.default_country.strip().upper()
+    if not is_valid_country(country):
+        raise InvalidRequest(
+            f"default_country {cmd.default_country!r} is not an ISO 3166-1 alpha-2 country code "
+            "(for example US, GB, DE)."
+        )
+    stored = load_file(c, cmd.file_id, ou)
+    if stored is None:
+        raise NotFound(
+            f"File {cmd.file_id!r} was not found or has expired (previews are kept for 1 hour). "
+            "Upload it again with POST /leads/import/preview."
+        )
+    headers = stored.headers
+    primary_column = _column(headers, cmd.primary_column, "primary_identifier.column")
+    fields_by_column = {
+        _column(headers, col, "field_mappings"): target for col, target in cmd.field_mappings.items()
+    }
+    mapped, ignored = split_mappings(fields_by_column)
+    aliases: dict[str, str] = {}
+    for col, target in cmd.alias_mappings.items():
+        column = _column(headers, col, "alias_mappings")
+        key = target.strip().lower()
+        if key not in ALIAS_TARGETS:
+            raise InvalidRequest(
+                f"alias_mappings maps {col!r} to {target!r}, which is not an alias target. "
+                f"Use one of: {', '.join(ALIAS_TARGETS)}."
+            )
+        aliases[column] = key
+    kind: IdentifierKind = cmd.primary_kind  # type: ignore[assignment]
+    job = ImportJob(
+        ou=ou,
+        file_id=stored.file_id,
+        file_name=stored.file_name,
+        total_rows=stored.row_count,
+        primary_identifier={"column": primary_column, "kind": kind},
+        field_mappings=mapped,
+        alias_mappings=aliases,
+        ignored_fields=ignored,
+        default_country=country,
+    )
+    save_job(c, job)
+    request_job(c, job.job_id, ou)
+    response: dict[str, Any] = {
+        "job_id": job.job_id,
+        "status": "queued",
+        "message": "Import job started",
+        "file_name": stored.file_name,
+        "total_rows": stored.row_count,
+    }
+    if ignored:
+        response["ignored_fields"] = ignored
+    return response
+
+
+def request_job(c: Container, job_id: str, ou: str) -> None:
+    """Ask an importer to (re)publish a job's rows. If this is lost, the stall sweep re-asks."""
+    try:
+        c.producer.send(
+            TOPIC_JOBS, key=job_id.encode(), value=orjson.dumps({"job_id": job_id, "ou": ou})
+        ).get(timeout=10)
+    except Exception:  # noqa: BLE001 - the job is stored; the stall sweep will request it again
+        log.exception("could not publish the job request for %s; the stall sweep will retry", job_id)
+
+
+# --- job lifecycle -------------------------------------------------------------------------
+
+
+def save_job(c: Container, job: ImportJob) -> None:
+    pending = list(job.collect_events())
+    c.events.events.put(pending, effects=job_event_effects(job, pending))
+
+
+def get_job_aggregate(c: Container, job_id: str) -> ImportJob | None:
+    try:
+        agg = c.events.repository.get(job_uuid(job_id))
+    except (KeyError, ValueError):
+        return None
+    except Exception as e:  # AggregateNotFoundError
+        if type(e).__name__ == "AggregateNotFoundError":
+            return None
+        raise
+    return agg if isinstance(agg, ImportJob) else None
+
+
+def complete_jobs(c: Container, job_ids: list[str] | None) -> list[str]:
+    """Mark jobs whose every row has an outcome as completed (idempotent, race-safe)."""
+    with c.pool.connection() as conn:
+        ready = open_job_ids_at_total(conn.cursor(), job_ids)
+    done = []
+    for job_id in ready:
+        job = get_job_aggregate(c, job_id)
+        if job is None:
+            continue
+        try:
+            job.complete()
+            save_job(c, job)
+            done.append(job_id)
+        except (Conflict, IntegrityError):
+            continue  # another process completed it first
+    return done

@@ -1,0 +1,62 @@
+"""Settings from the environment (12-factor), with defaults that work on a fresh machine."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TOPIC_JOBS = "lead-import.jobs"
+TOPIC_ROWS = "lead-import.rows"
+TOPIC_LEAD_EVENTS = "leads.events"
+TOPIC_JOB_EVENTS = "lead-import.job-events"
+ALL_TOPICS = (TOPIC_JOBS, TOPIC_ROWS, TOPIC_LEAD_EVENTS, TOPIC_JOB_EVENTS)
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as e:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from e
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as e:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from e
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process needs to know, read once at start-up."""
+
+    database_url: str | None = None
+    kafka_bootstrap_servers: str | None = None
+    data_dir: Path = field(default_factory=lambda: Path(".leadimport"))
+    host: str = "127.0.0.1"
+    port: int = 8000
+    partitions: int = 6
+    lead_workers: int = 2
+    # A job whose row outcomes have not advanced for this long is re-driven from its file.
+    stall_timeout_s: float = 60.0
+    preview_ttl_s: int = 3600
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            database_url=os.environ.get("DATABASE_URL") or None,
+            kafka_bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+            data_dir=Path(os.environ.get("LEADIMPORT_DATA_DIR") or ".leadimport").absolute(),
+            host=os.environ.get("HOST") or "127.0.0.1",
+            port=_int("PORT", 8000),
+            partitions=_int("LEADIMPORT_PARTITIONS", 6),
+            lead_workers=_int("LEADIMPORT_LEAD_WORKERS", 2),
+            stall_timeout_s=_float("LEADIMPORT_STALL_TIMEOUT_S", 60.0),
+        )

@@ -107,9 +107,14 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, cmd: str, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        # With only ``user=`` the child would keep root's group, and group bits (often none on a
+        # private folder) would then apply instead of the "others" bits we rely on.
+        as_user: dict[str, object] = {}
+        if self.user:
+            as_user = {"user": self.user, "group": pwd.getpwnam(self.user).pw_gid, "extra_groups": []}
+        return subprocess.run(  # type: ignore[call-overload, no-any-return]
             [str(self.bin / cmd), *args],
-            user=self.user,
+            **as_user,
             capture_output=True,
             text=True,
             check=False,

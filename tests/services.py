@@ -1,0 +1,103 @@
+"""Real services for the tests, chosen by the environment.
+
+1. ``DATABASE_URL`` / ``KAFKA_BOOTSTRAP_SERVERS`` set: use those servers.
+2. A Docker engine answers: testcontainers (PostgreSQL, Kafka).
+3. Otherwise (CI here): the embedded PostgreSQL and Tansu broker, as ``leadimport up`` uses.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from runtime.embedded import EmbeddedKafka, EmbeddedPostgres
+
+
+def docker_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=5).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@contextmanager
+def database(data_dir: Path) -> Iterator[tuple[str, EmbeddedPostgres | None]]:
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"], None
+    elif docker_answers():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16", driver=None) as pg:
+            yield pg.get_connection_url(), None
+    else:
+        pg = EmbeddedPostgres(data_dir)
+        try:
+            yield pg.start(), pg
+        finally:
+            pg.stop(mode="immediate")
+
+
+@contextmanager
+def broker() -> Iterator[tuple[str, EmbeddedKafka | None]]:
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield os.environ["KAFKA_BOOTSTRAP_SERVERS"], None
+    elif docker_answers():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer() as kafka:
+            yield kafka.get_bootstrap_server(), None
+    else:
+        embedded = EmbeddedKafka()
+        try:
+            yield embedded.start(), embedded
+        finally:
+            embedded.stop()
+
+
+class Workers:
+    """Worker processes (`leadimport worker NAME`) against given servers."""
+
+    def __init__(self, database_url: str, bootstrap: str, log_dir: Path, **env: str) -> None:
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "LEADIMPORT_SKIP_MIGRATE": "1",
+            **env,
+        }
+        self.log_dir = log_dir
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._stack = ExitStack()
+
+    def start(self, name: str, kind: str) -> subprocess.Popen[bytes]:
+        log = self._stack.enter_context(open(self.log_dir / f"{name}.log", "ab"))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "runtime.cli", "worker", kind],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        self.procs[name] = proc
+        return proc
+
+    def kill(self, name: str) -> None:
+        proc = self.procs.pop(name)
+        proc.kill()
+        proc.wait()
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs.clear()
+        self._stack.close()

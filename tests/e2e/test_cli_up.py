@@ -1,0 +1,284 @@
+"""`leadimport up` with zero configuration: it starts its own PostgreSQL and broker, serves the
+API, accepts tokens made by `leadimport token create`, and leaves nothing running after SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import httpx2
+import psycopg
+import pytest
+from kafka import KafkaAdminClient
+
+from runtime.embedded import free_port
+from runtime.kafka import ping as kafka_ping
+from runtime.settings import ALL_TOPICS
+from tests.helpers import wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+START_DEADLINE_S = 90.0
+STOP_DEADLINE_S = 20.0
+PRINTED = ("API_URL", "TOKEN", "DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
+CSV = b"Email,First Name,Phone\njane@example.com,Jane,+1-555-0100\njohn@example.com,John,\n"
+
+
+# --- processes, read from /proc ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proc:
+    pid: int
+    start_time: int  # clock ticks after boot: tells a live process from a reused pid
+
+
+def _stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, ppid, start time) of a process, or None when it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return fields[0], int(fields[1]), int(fields[19])
+
+
+def _pids() -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+
+
+def descendants(root: int) -> set[Proc]:
+    """Every live process below ``root`` (children, grandchildren, ...)."""
+    children: dict[int, list[Proc]] = {}
+    for pid in _pids():
+        stat = _stat(pid)
+        if stat is not None:
+            children.setdefault(stat[1], []).append(Proc(pid, stat[2]))
+    found: set[Proc] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child.pid)
+    return found
+
+
+def with_cmdline_containing(text: str) -> set[Proc]:
+    found = set()
+    for pid in _pids():
+        try:
+            cmdline = (
+                Path(f"/proc/{pid}/cmdline")
+                .read_bytes()
+                .replace(b"\0", b" ")
+                .decode(errors="replace")
+            )
+        except OSError:
+            continue
+        stat = _stat(pid)
+        if text in cmdline and stat is not None and stat[0] != "Z":
+            found.add(Proc(pid, stat[2]))
+    return found
+
+
+def alive(p: Proc) -> bool:
+    stat = _stat(p.pid)
+    return stat is not None and stat[2] == p.start_time and stat[0] != "Z"
+
+
+def end(procs: set[Proc]) -> None:
+    """Test clean-up: stop processes this test started that are still running."""
+    for p in procs:
+        if alive(p):
+            os.kill(p.pid, signal.SIGKILL)
+
+
+# --- the running `leadimport up` --------------------------------------------------------------
+
+
+@dataclass
+class Up:
+    proc: subprocess.Popen[bytes]
+    env: dict[str, str]
+    data_dir: Path
+    printed: dict[str, str]
+
+
+def _pump(stream: IO[bytes], lines: queue.Queue[str | None]) -> None:
+    for raw in stream:
+        lines.put(raw.decode(errors="replace").rstrip("\n"))
+    lines.put(None)
+
+
+def _read_printed(proc: subprocess.Popen[bytes], log: Path) -> dict[str, str]:
+    """The KEY=value lines `up` prints once ready, read with a deadline."""
+    assert proc.stdout is not None
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
+    printed: dict[str, str] = {}
+    deadline = time.monotonic() + START_DEADLINE_S
+    while not all(key in printed for key in PRINTED):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            pytest.fail(
+                f"`leadimport up` printed only {sorted(printed)} within "
+                f"{START_DEADLINE_S:.0f} s; its log:\n{log.read_text()[-4000:]}"
+            )
+        try:
+            line = lines.get(timeout=remaining)
+        except queue.Empty:
+            continue
+        if line is None:
+            pytest.fail(
+                f"`leadimport up` exited with {proc.wait()} before it was ready; "
+                f"its log:\n{log.read_text()[-4000:]}"
+            )
+        key, sep, value = line.partition("=")
+        if sep and key in PRINTED:
+            printed[key] = value
+    return printed
+
+
+@pytest.fixture
+def up(tmp_path: Path) -> Iterator[Up]:
+    data_dir = tmp_path / "data"
+    env = {
+        k: v for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "LEADIMPORT_SKIP_MIGRATE")
+    }  # fmt: skip
+    env.update(
+        LEADIMPORT_DATA_DIR=str(data_dir),
+        PORT=str(free_port()),
+        HOST="127.0.0.1",
+        PYTHONUNBUFFERED="1",
+    )
+    log = tmp_path / "up.log"
+    with open(log, "wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "runtime.cli", "up"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL,
+        )
+    started: set[Proc] = set()
+    try:
+        printed = _read_printed(proc, log)
+        started = descendants(proc.pid) | with_cmdline_containing(str(data_dir))
+        yield Up(proc, env, data_dir, printed)
+    finally:
+        if proc.poll() is None:  # the test failed before stopping it: stop it here
+            started |= descendants(proc.pid)
+        started |= with_cmdline_containing(str(data_dir))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        end(started)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_up_serves_the_api_with_zero_configuration(up: Up) -> None:
+    api = up.printed["API_URL"]
+    assert api == f"http://127.0.0.1:{up.env['PORT']}"
+    token = up.printed["TOKEN"]
+
+    def ready() -> bool:
+        try:
+            return httpx2.get(f"{api}/readyz", timeout=5).status_code == 200
+        except httpx2.HTTPError:
+            return False
+
+    wait_for(ready, 30, "/readyz to answer 200")
+    assert httpx2.get(f"{api}/healthz", timeout=5).json() == {"status": "ok"}
+
+    # The printed connection strings reach the embedded services `up` started for this folder.
+    assert up.printed["DATABASE_URL"].startswith("postgresql://")
+    assert with_cmdline_containing(str(up.data_dir / "postgres")), "no PostgreSQL of this folder"
+    with psycopg.connect(up.printed["DATABASE_URL"], connect_timeout=5) as conn:
+        row = conn.execute("SELECT count(*) FROM api_tokens WHERE ou = 'default'").fetchone()
+        assert row is not None and row[0] >= 1
+    assert kafka_ping(up.printed["KAFKA_BOOTSTRAP_SERVERS"])
+    admin = KafkaAdminClient(bootstrap_servers=up.printed["KAFKA_BOOTSTRAP_SERVERS"])
+    try:
+        assert set(ALL_TOPICS) <= set(admin.list_topics())
+    finally:
+        admin.close()
+
+    # A token made by the CLI against the same data folder works on the running API.
+    made = subprocess.run(
+        [sys.executable, "-m", "runtime.cli", "token", "create", "--ou", "other"],
+        cwd=REPO,
+        env=up.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    other = made.stdout.strip().splitlines()[-1]
+    assert other and other != token
+    r = httpx2.get(
+        f"{api}/leads/import/jobs", headers={"Authorization": f"Bearer {other}"}, timeout=10
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == {"jobs": [], "total": 0, "page": 1, "limit": 25}
+    bad = httpx2.get(
+        f"{api}/leads/import/jobs", headers={"Authorization": "Bearer li_nope"}, timeout=10
+    )
+    assert bad.status_code == 401
+    assert bad.json()["error"]["code"] == "unauthorized" and bad.json()["error"]["message"]
+
+    # A CSV preview over real HTTP with the token `up` printed.
+    r = httpx2.post(
+        f"{api}/leads/import/preview",
+        headers={"Authorization": f"Bearer {token}"},
+        files={"file": ("leads.csv", CSV, "text/csv")},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["file_id"].startswith("preview_")
+    assert (body["file_name"], body["headers"], body["row_count"]) == (
+        "leads.csv",
+        ["Email", "First Name", "Phone"],
+        2,
+    )
+    assert body["auto_detected_identifiers"] == {
+        "email_columns": ["Email"],
+        "phone_columns": ["Phone"],
+    }
+
+    # SIGTERM stops `up` and everything it started.
+    children = descendants(up.proc.pid)
+    postgres = with_cmdline_containing(str(up.data_dir))
+    assert len(children) >= 5, children  # API, importer, two lead workers, broker
+    assert postgres
+    postgres |= {p for pg in postgres for p in descendants(pg.pid)}  # its server processes
+    began = time.monotonic()
+    up.proc.send_signal(signal.SIGTERM)
+    try:
+        returncode = up.proc.wait(STOP_DEADLINE_S)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"`leadimport up` did not exit within {STOP_DEADLINE_S:.0f} s of SIGTERM")
+    took = time.monotonic() - began
+    assert returncode == 0, f"exit code {returncode} after {took:.1f} s"
+    left = {p for p in children | postgres if alive(p)}
+    assert not left, f"processes left running after `up` exited: {sorted(p.pid for p in left)}"
+    assert not with_cmdline_containing(str(up.data_dir)), "PostgreSQL of the data folder still runs"
+    with pytest.raises(httpx2.HTTPError):
+        httpx2.get(f"{api}/healthz", timeout=2)

@@ -15,8 +15,8 @@ from eventsourcing.application import Application, project_aggregate
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Cursor
+from psycopg.sql import SQL, Identifier
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import DictRow
 
 from domain.import_job import ImportJob
 from domain.lead import Lead
@@ -28,16 +28,52 @@ EVENTS_TABLE = "leadimport_events"
 
 
 class LeadImportRecorder(PostgresApplicationRecorder):
-    """Application recorder that also runs the ``effects=[...]`` passed to ``events.put``."""
+    """Application recorder that also runs the ``effects=[...]`` passed to ``events.put``.
 
-    def _insert_events(
-        self,
-        curs: Cursor[DictRow],
-        stored_events: Sequence[StoredEvent],
-        **kwargs: Any,
-    ) -> None:
-        for effect in kwargs.get("effects", ()):
-            effect(curs)
+    It replaces the library's pipelined insert with a plain transaction: in pipeline mode a
+    failing statement (an identifier already claimed) makes the server skip the statements
+    after it while psycopg still marks them prepared, and the next batch then fails with
+    "prepared statement does not exist". Statement for statement it does what the library
+    does (effects, table lock, notify, insert), and it inserts the events as four binary arrays
+    rather than one array of composite values (several times cheaper per event).
+    """
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        effects: Sequence[Effect] = kwargs.get("effects", ())
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor() as curs,
+        ):
+            for effect in effects:
+                effect(curs)
+            if not stored_events:
+                return []
+            self._lock_table(curs)
+            self._notify_channel(curs)
+            curs.execute(
+                self._insert_arrays_statement,
+                (
+                    [e.originator_id for e in stored_events],
+                    [e.originator_version for e in stored_events],
+                    [e.topic for e in stored_events],
+                    [e.state for e in stored_events],
+                ),
+            )
+            return [row["notification_id"] for row in curs.fetchall()]
+
+    @property
+    def _insert_arrays_statement(self) -> Any:
+        return SQL(
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
+            " SELECT * FROM unnest(%b::uuid[], %b::int8[], %b::text[], %b::bytea[])"
+            " RETURNING notification_id"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+        )
 
 
 def event_store_env(url: str, *, create_table: bool = False, pool_size: int = 4) -> dict[str, str]:
@@ -73,9 +109,7 @@ class EventStore(Application[UUID]):
         if pending:
             self.events.put(pending, effects=effects)
         elif effects:
-            with self.recorder.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
-                for effect in effects:
-                    effect(curs)
+            self.recorder.insert_events([], effects=effects)
 
     def load_many(self, ids: Sequence[UUID]) -> dict[UUID, Any]:
         """Rebuild many aggregates with one query (the repository reads one at a time)."""

@@ -51,7 +51,7 @@ def publish_rows(c: Container, job: ImportJob) -> int:
         job.alias_mappings_kinds(),
         job.default_country,
     )
-    producer = c.producer
+    producer = c.bulk_producer
     send = producer.send
     total = 0
     for row, cells in csvfile.iter_rows(stored.content, stored.format):

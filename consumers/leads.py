@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 GROUP = "lead-import-leads"
 CONFLICT_RETRIES = 8
+BATCH_SIZE = 2000  # rows per transaction; larger did not pay off in the measurements
+LINGER_MS = 100  # how long a batch may wait to fill up while rows keep arriving
 DATABASE_ERROR = "Database error"
 
 Key = tuple[str, str, str]  # (ou, kind, value)
@@ -77,8 +79,8 @@ def _insert_outcomes(rows: list[tuple[str, int, str, UUID | None, str | None, st
     def effect(curs: Cursor[Any]) -> None:
         curs.execute(
             "INSERT INTO row_outcomes (job_id, row, outcome, lead_id, error, value)"
-            " SELECT * FROM unnest(%s::text[], %s::int[], %s::text[], %s::uuid[], %s::text[],"
-            " %s::text[])",
+            " SELECT * FROM unnest(%b::text[], %b::int[], %b::text[], %b::uuid[], %b::text[],"
+            " %b::text[])",
             tuple(list(c) for c in cols),
         )
 
@@ -91,7 +93,7 @@ def _insert_warnings(rows: list[tuple[str, int, int, str, str]]) -> Any:
     def effect(curs: Cursor[Any]) -> None:
         curs.execute(
             "INSERT INTO job_warnings (job_id, row, seq, warning, value)"
-            " SELECT * FROM unnest(%s::text[], %s::int[], %s::int[], %s::text[], %s::text[])",
+            " SELECT * FROM unnest(%b::text[], %b::int[], %b::int[], %b::text[], %b::text[])",
             tuple(list(c) for c in cols),
         )
 
@@ -108,7 +110,7 @@ def plan_batch(c: Container, rows: list[RowImported | RowFailed]) -> Plan:
         curs = conn.cursor()
         curs.execute(
             "SELECT o.job_id, o.row FROM row_outcomes o"
-            " JOIN unnest(%s::text[], %s::int[]) AS k(job_id, row)"
+            " JOIN unnest(%b::text[], %b::int[]) AS k(job_id, row)"
             " ON o.job_id = k.job_id AND o.row = k.row",
             ([r.job_id for r in rows], [r.row for r in rows]),
         )
@@ -227,5 +229,11 @@ def handle_records(c: Container, records: list[Any], stop: threading.Event) -> N
 def run(c: Container, stop: threading.Event) -> None:
     from consumers import loop
 
-    consumer = make_consumer(c.kafka_bootstrap, GROUP, [TOPIC_ROWS])
-    loop.run(consumer, lambda records: handle_records(c, records, stop), stop)
+    consumer = make_consumer(c.kafka_bootstrap, GROUP, [TOPIC_ROWS], max_poll_records=BATCH_SIZE)
+    loop.run(
+        consumer,
+        lambda records: handle_records(c, records, stop),
+        stop,
+        batch_size=BATCH_SIZE,
+        linger_ms=LINGER_MS,
+    )

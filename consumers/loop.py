@@ -41,12 +41,21 @@ def run(
     idle: Callable[[], None] | None = None,
     idle_every_s: float = 2.0,
     poll_ms: int = 200,
+    batch_size: int = 1,
+    linger_ms: int = 0,
 ) -> None:
-    """Run until ``stop`` is set. ``idle`` runs between polls at most every ``idle_every_s``."""
+    """Run until ``stop`` is set. ``idle`` runs between polls at most every ``idle_every_s``.
+
+    A batch grows for up to ``linger_ms`` while records keep arriving, until ``batch_size``:
+    the per-batch cost (a few round trips, one transaction, one commit) then spreads over many
+    records instead of a handful.
+    """
     last_idle = 0.0
     try:
         while not stop.is_set():
             polled = consumer.poll(timeout_ms=poll_ms)
+            if polled and linger_ms:
+                polled = _linger(consumer, polled, batch_size, linger_ms)
             if polled:
                 records = [r for batch in polled.values() for r in batch]
                 handle(records)
@@ -68,3 +77,21 @@ def run(
         raise
     finally:
         consumer.close(autocommit=False)
+
+
+def _linger(
+    consumer: KafkaConsumer, polled: dict[TopicPartition, list[Any]], batch_size: int, linger_ms: int
+) -> dict[TopicPartition, list[Any]]:
+    count = sum(len(b) for b in polled.values())
+    deadline = time.monotonic() + linger_ms / 1000
+    while count < batch_size:
+        left_ms = int((deadline - time.monotonic()) * 1000)
+        if left_ms <= 0:
+            break
+        more = consumer.poll(timeout_ms=min(left_ms, 20), max_records=batch_size - count)
+        if not more:
+            continue
+        for tp, batch in more.items():
+            polled.setdefault(tp, []).extend(batch)
+            count += len(batch)
+    return polled

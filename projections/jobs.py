@@ -85,7 +85,7 @@ def counters_effect(deltas: dict[str, tuple[int, int, int]]) -> Any:
             "UPDATE import_jobs j SET created_count = j.created_count + d.c,"
             " updated_count = j.updated_count + d.u, failed_count = j.failed_count + d.f,"
             " last_progress_at = now()"
-            " FROM unnest(%s::text[], %s::int[], %s::int[], %s::int[]) AS d(job_id, c, u, f)"
+            " FROM unnest(%b::text[], %b::int[], %b::int[], %b::int[]) AS d(job_id, c, u, f)"
             " WHERE j.job_id = d.job_id",
             (job_ids, created, updated, failed),
         )

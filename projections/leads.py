@@ -22,8 +22,8 @@ def upsert_leads_effect(leads: list[Lead]) -> Any:
     def effect(curs: Cursor[Any]) -> None:
         curs.execute(
             "INSERT INTO leads_view (lead_id, ou, identifiers, fields, created_at, updated_at)"
-            " SELECT * FROM unnest(%s::uuid[], %s::text[], %s::jsonb[], %s::jsonb[],"
-            " %s::timestamptz[], %s::timestamptz[])"
+            " SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[]::jsonb[], %b::text[]::jsonb[],"
+            " %b::timestamptz[], %b::timestamptz[])"
             " ON CONFLICT (lead_id) DO UPDATE SET identifiers = EXCLUDED.identifiers,"
             " fields = EXCLUDED.fields, updated_at = EXCLUDED.updated_at",
             (ids, ous, identifiers, fields, created, updated),
@@ -42,7 +42,7 @@ def insert_identifiers_effect(rows: list[tuple[str, str, str, UUID]]) -> Any:
     def effect(curs: Cursor[Any]) -> None:
         curs.execute(
             "INSERT INTO lead_identifiers (ou, kind, value, lead_id)"
-            " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::uuid[])",
+            " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::uuid[])",
             (ous, kinds, values, lead_ids),
         )
 
@@ -55,7 +55,7 @@ def owners(curs: Cursor[Any], keys: list[tuple[str, str, str]]) -> dict[tuple[st
         return {}
     curs.execute(
         "SELECT i.ou, i.kind, i.value, i.lead_id FROM lead_identifiers i"
-        " JOIN unnest(%s::text[], %s::text[], %s::text[]) AS k(ou, kind, value)"
+        " JOIN unnest(%b::text[], %b::text[], %b::text[]) AS k(ou, kind, value)"
         " ON i.ou = k.ou AND i.kind = k.kind AND i.value = k.value",
         ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]),
     )

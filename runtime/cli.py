@@ -161,6 +161,13 @@ def cmd_worker(settings: Settings, name: str) -> int:
     stop = threading.Event()
     loop.stop_on_signals(stop)
     c = _container(settings)
+    profile_dir = os.environ.get("LEADIMPORT_PROFILE_DIR")
+    profiler = None
+    if profile_dir:  # cProfile of the worker, written on a clean stop (see README: profiling)
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     try:
         if name == "importer":
             importer.run(c, stop, settings.stall_timeout_s)
@@ -168,6 +175,9 @@ def cmd_worker(settings: Settings, name: str) -> int:
             leads.run(c, stop)
     finally:
         c.close()
+        if profiler is not None and profile_dir:
+            profiler.disable()
+            profiler.dump_stats(str(Path(profile_dir) / f"{name}-{os.getpid()}.prof"))
     return 0
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import random
+import zlib
 from collections.abc import Iterable
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.partitioner.abc import Partitioner
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,31 @@ def create_topics(bootstrap: str, topics: Iterable[str], partitions: int) -> Non
         admin.close()
 
 
+class Crc32Partitioner(Partitioner):
+    """Same key, same partition, like the default murmur2 partitioner, but hashed in C:
+    murmur2 in pure Python cost the importer ~50 µs per row. Keyless records go to a random
+    available partition. The partition lists are cached per topic (they are sorted sets
+    rebuilt on every call otherwise)."""
+
+    def __init__(self) -> None:
+        self._partitions: dict[str, tuple[int, ...]] = {}
+
+    def partition(
+        self, topic: str, key: Any, serialized_key: bytes | None, value: Any,
+        serialized_value: bytes | None, cluster: Any,
+    ) -> int:
+        all_partitions = cluster.partitions_for_topic(topic)
+        if all_partitions is None:
+            raise ValueError(f"Topic {topic} not found in ClusterMetadata")
+        cached = self._partitions.get(topic)
+        if cached is None or len(cached) != len(all_partitions):
+            cached = self._partitions[topic] = tuple(sorted(all_partitions))
+        if serialized_key is None:
+            available = list(cluster.available_partitions_for_topic(topic)) or list(cached)
+            return int(random.choice(available))
+        return cached[zlib.crc32(serialized_key) % len(cached)]
+
+
 def make_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
     config: dict[str, Any] = {
         "bootstrap_servers": bootstrap,
@@ -40,6 +68,7 @@ def make_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
         # idempotent on (job_id, row) instead, so duplicates are harmless.
         "enable_idempotence": False,
         "linger_ms": 5,
+        "partitioner": Crc32Partitioner(),
         "batch_size": 256 * 1024,
         "max_request_size": 4 * 1024 * 1024,
         "retries": 10,
@@ -74,6 +103,7 @@ def ping(bootstrap: str, timeout_s: float = 2.0) -> bool:
         admin = KafkaAdminClient(
             bootstrap_servers=bootstrap,
             request_timeout_ms=int(timeout_s * 1000),
+            bootstrap_timeout_ms=int(timeout_s * 1000),
             client_id="leadimport-ping",
         )
     except KafkaError:

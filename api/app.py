@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 from uuid import UUID
 
@@ -33,8 +32,24 @@ from runtime.tokens import ou_for_token
 # plus this are cut off without being read further.
 MULTIPART_SLACK = 64 * 1024
 MAX_JSON_BYTES = 1024 * 1024
-BINARY_EXTENSIONS = (".xlsx", ".xls", ".xlsm", ".ods", ".numbers", ".zip", ".gz", ".pdf", ".png",
-                     ".jpg", ".jpeg", ".gif", ".docx", ".doc", ".7z", ".rar")
+BINARY_EXTENSIONS = (
+    ".xlsx",
+    ".xls",
+    ".xlsm",
+    ".ods",
+    ".numbers",
+    ".zip",
+    ".gz",
+    ".pdf",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".docx",
+    ".doc",
+    ".7z",
+    ".rar",
+)
 
 
 class JSON(JSONResponse):
@@ -60,7 +75,9 @@ async def authenticate(request: Request) -> str:
         )
     ou = await run_in_threadpool(ou_for_token, container(request).pool, token.strip())
     if ou is None:
-        raise Unauthorized("The bearer token is not valid. Create one with 'leadimport token create'.")
+        raise Unauthorized(
+            "The bearer token is not valid. Create one with 'leadimport token create'."
+        )
     return ou
 
 
@@ -74,11 +91,15 @@ async def read_json(request: Request) -> Any:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_JSON_BYTES:
-            raise InvalidRequest("The JSON body is over 1 MB; a start request is a few hundred bytes.")
+            raise InvalidRequest(
+                "The JSON body is over 1 MB; a start request is a few hundred bytes."
+            )
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as e:
-        raise InvalidRequest(f"The body is not valid JSON ({e}). Check quotes and commas.") from None
+        raise InvalidRequest(
+            f"The body is not valid JSON ({e}). Check quotes and commas."
+        ) from None
 
 
 # --- endpoints -------------------------------------------------------------------------------
@@ -102,7 +123,7 @@ async def preview(request: Request) -> Response:
         if len(body) > limit:
             raise FileTooLarge("The file is over the 10 MB limit. Split it into smaller files.")
 
-    async def replay() -> AsyncIterator[bytes]:
+    async def replay() -> AsyncGenerator[bytes, None]:
         yield bytes(body)
 
     try:
@@ -151,7 +172,9 @@ def _positive_int(request: Request, name: str, default: int, maximum: int | None
         return default
     if not raw.isdigit() or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
         bound = f" and at most {maximum}" if maximum else ""
-        raise InvalidRequest(f"Query parameter {name!r} must be a whole number of at least 1{bound}.")
+        raise InvalidRequest(
+            f"Query parameter {name!r} must be a whole number of at least 1{bound}."
+        )
     return int(raw)
 
 
@@ -169,7 +192,9 @@ async def list_jobs(request: Request) -> Response:
 
 
 def _job_not_found(job_id: str) -> NotFound:
-    return NotFound(f"Import job {job_id!r} does not exist. List your jobs with GET /leads/import/jobs.")
+    return NotFound(
+        f"Import job {job_id!r} does not exist. List your jobs with GET /leads/import/jobs."
+    )
 
 
 async def get_job(request: Request) -> Response:
@@ -197,7 +222,7 @@ async def find_leads(request: Request) -> Response:
     kind, raw = given[0]
     country = request.query_params.get("default_country", "US").upper()
     try:
-        value = normalize(kind, raw, country)  # type: ignore[arg-type]
+        value = normalize(kind, raw, country)
     except IdentifierError as e:
         raise InvalidRequest(f"{kind} {raw!r}: {e.message}.") from None
 
@@ -236,8 +261,11 @@ async def readyz(request: Request) -> Response:
     broker = await run_in_threadpool(kafka.ping, c.kafka_bootstrap)
     ok = database and broker
     return JSON(
-        {"status": "ready" if ok else "not_ready",
-         "database": "up" if database else "down", "broker": "up" if broker else "down"},
+        {
+            "status": "ready" if ok else "not_ready",
+            "database": "up" if database else "down",
+            "broker": "up" if broker else "down",
+        },
         status_code=200 if ok else 503,
     )
 

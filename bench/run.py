@@ -34,11 +34,8 @@ def make_csv(rows: int, seed: int) -> bytes:
     rnd = random.Random(seed)
     out = ["Email,First Name,Last Name,Company,Job Title,Phone,Mobile,LinkedIn,Badge ID,City,Notes"]
     for i in range(rows):
-        roll = rnd.random()
-        if i > 100 and roll < 0.20:
-            n = rnd.randrange(i)  # updates a lead created earlier in the file
-        else:
-            n = i
+        # about 20 % of rows update a lead created earlier in the file
+        n = rnd.randrange(i) if i > 100 and rnd.random() < 0.20 else i
         email = f"{FIRST[n % 10].lower()}.{LAST[n % 10].lower()}{n}@example{n % 13}.com"
         if rnd.random() < 0.02:
             email = f"broken-address-{i}"
@@ -47,15 +44,29 @@ def make_csv(rows: int, seed: int) -> bytes:
         linkedin = f"@{FIRST[n % 10].lower()}{n}" if rnd.random() < 0.3 else ""
         badge = f"B-{n}" if rnd.random() < 0.2 else ""
         notes = "Met at booth; wants a demo" if rnd.random() < 0.2 else ""
-        out.append(",".join([
-            email, FIRST[n % 10], LAST[n % 10], COMPANIES[n % 8], TITLES[n % 7], phone, mobile,
-            linkedin, badge, f"City {n % 50}", notes,
-        ]))
+        out.append(
+            ",".join(
+                [
+                    email,
+                    FIRST[n % 10],
+                    LAST[n % 10],
+                    COMPANIES[n % 8],
+                    TITLES[n % 7],
+                    phone,
+                    mobile,
+                    linkedin,
+                    badge,
+                    f"City {n % 50}",
+                    notes,
+                ]
+            )
+        )
     return ("\n".join(out) + "\n").encode()
 
 
-def http(method: str, url: str, token: str, body: bytes | None = None,
-         ctype: str | None = None) -> tuple[int, Any]:
+def http(
+    method: str, url: str, token: str, body: bytes | None = None, ctype: str | None = None
+) -> tuple[int, Any]:
     req = urllib.request.Request(url, data=body, method=method)  # noqa: S310 - local URL
     req.add_header("Authorization", f"Bearer {token}")
     if ctype:
@@ -69,9 +80,14 @@ def http(method: str, url: str, token: str, body: bytes | None = None,
 
 def multipart(name: str, data: bytes) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
-    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-            "Content-Type: text/csv\r\n\r\n").encode()
-    return head + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: text/csv\r\n\r\n"
+    ).encode()
+    return (
+        head + data + f"\r\n--{boundary}--\r\n".encode(),
+        f"multipart/form-data; boundary={boundary}",
+    )
 
 
 def process_peaks(root: int) -> dict[str, tuple[float, float]]:
@@ -88,8 +104,14 @@ def process_peaks(root: int) -> dict[str, tuple[float, float]]:
             continue
         if "runtime.cli" not in cmd and "tansu" not in cmd and "postgres" not in cmd:
             continue
-        hwm = next((int(line.split()[1]) / 1024 for line in status.splitlines()
-                    if line.startswith("VmHWM:")), 0.0)
+        hwm = next(
+            (
+                int(line.split()[1]) / 1024
+                for line in status.splitlines()
+                if line.startswith("VmHWM:")
+            ),
+            0.0,
+        )
         name = cmd.split("runtime.cli", 1)[-1].strip() if "runtime.cli" in cmd else cmd.split()[0]
         name = name.rsplit("/", 1)[-1][:40]
         fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
@@ -105,15 +127,26 @@ def run_import(api: str, token: str, data: bytes, name: str) -> tuple[float, flo
     status, preview = http("POST", f"{api}/leads/import/preview", token, body, ctype)
     preview_s = time.perf_counter() - t0
     assert status == 200, preview
-    start_body = json.dumps({
-        "file_id": preview["file_id"],
-        "primary_identifier": {"column": "Email", "kind": "email"},
-        "field_mappings": {"First Name": "first_name", "Last Name": "last_name",
-                           "Company": "company", "Job Title": "title", "City": "city",
-                           "Notes": "notes"},
-        "alias_mappings": {"Phone": "_alias_phone", "Mobile": "_alias_phone",
-                           "LinkedIn": "_alias_social", "Badge ID": "_alias_external_id"},
-    }).encode()
+    start_body = json.dumps(
+        {
+            "file_id": preview["file_id"],
+            "primary_identifier": {"column": "Email", "kind": "email"},
+            "field_mappings": {
+                "First Name": "first_name",
+                "Last Name": "last_name",
+                "Company": "company",
+                "Job Title": "title",
+                "City": "city",
+                "Notes": "notes",
+            },
+            "alias_mappings": {
+                "Phone": "_alias_phone",
+                "Mobile": "_alias_phone",
+                "LinkedIn": "_alias_social",
+                "Badge ID": "_alias_external_id",
+            },
+        }
+    ).encode()
     t1 = time.perf_counter()
     status, job = http("POST", f"{api}/leads/import/start", token, start_body, "application/json")
     assert status == 202, job
@@ -133,12 +166,16 @@ def copy_floor(database_url: str, data: bytes) -> float:
 
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_copy")
-        conn.execute("CREATE TABLE bench_copy (email text, first_name text, last_name text,"
-                     " company text, title text, phone text, mobile text, linkedin text,"
-                     " badge text, city text, notes text)")
+        conn.execute(
+            "CREATE TABLE bench_copy (email text, first_name text, last_name text,"
+            " company text, title text, phone text, mobile text, linkedin text,"
+            " badge text, city text, notes text)"
+        )
         t0 = time.perf_counter()
-        with conn.cursor() as cur, cur.copy(
-                "COPY bench_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+        with (
+            conn.cursor() as cur,
+            cur.copy("COPY bench_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+        ):
             copy.write(data)
         elapsed = time.perf_counter() - t0
         conn.execute("DROP TABLE bench_copy")
@@ -153,11 +190,15 @@ def preload_million(database_url: str, ou: str) -> None:
         conn.execute(
             "INSERT INTO lead_identifiers (ou, kind, value, lead_id)"
             " SELECT %s, 'email', 'pre' || g || '@example.com', gen_random_uuid()"
-            " FROM generate_series(1, 1000000) g ON CONFLICT DO NOTHING", (ou,))
+            " FROM generate_series(1, 1000000) g ON CONFLICT DO NOTHING",
+            (ou,),
+        )
         conn.execute(
             "INSERT INTO leads_view (lead_id, ou, identifiers, fields, created_at, updated_at)"
             " SELECT lead_id, ou, jsonb_build_object('email', jsonb_build_array(value)), '{}',"
-            " now(), now() FROM lead_identifiers WHERE ou = %s ON CONFLICT DO NOTHING", (ou,))
+            " now(), now() FROM lead_identifiers WHERE ou = %s ON CONFLICT DO NOTHING",
+            (ou,),
+        )
         conn.execute("ANALYZE")
 
 
@@ -165,17 +206,22 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", default="10000,100000")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--with-million", action="store_true",
-                        help="also import the largest file with 1,000,000 leads already stored")
+    parser.add_argument(
+        "--with-million",
+        action="store_true",
+        help="also import the largest file with 1,000,000 leads already stored",
+    )
     args = parser.parse_args()
     sizes = [int(x) for x in args.rows.split(",")]
     data_dir = Path(tempfile.mkdtemp(prefix="leadimport-bench-", dir="/tmp"))
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
+    }
     port = 18000 + random.randrange(1000)
     env.update(LEADIMPORT_DATA_DIR=str(data_dir), PORT=str(port))
-    up = subprocess.Popen([sys.executable, "-m", "runtime.cli", "up"], env=env,
-                          stdout=subprocess.PIPE, text=True)
+    up = subprocess.Popen(
+        [sys.executable, "-m", "runtime.cli", "up"], env=env, stdout=subprocess.PIPE, text=True
+    )
     info: dict[str, str] = {}
     try:
         assert up.stdout is not None
@@ -194,27 +240,38 @@ def main() -> int:
             rate = n / elapsed
             results[f"rows_per_s_{n}"] = rate
             results[f"preview_s_{n}"] = preview_s
-            print(f"import rows={n} bytes={len(data)} preview_s={preview_s:.3f} "
-                  f"start_to_completed_s={elapsed:.2f} rows_per_s={rate:.0f} "
-                  f"created={detail['created_count']} updated={detail['updated_count']} "
-                  f"failed={detail['failed_count']}", flush=True)
+            print(
+                f"import rows={n} bytes={len(data)} preview_s={preview_s:.3f} "
+                f"start_to_completed_s={elapsed:.2f} rows_per_s={rate:.0f} "
+                f"created={detail['created_count']} updated={detail['updated_count']} "
+                f"failed={detail['failed_count']}",
+                flush=True,
+            )
         biggest = max(sizes)
         copy_s = copy_floor(database_url, files[biggest])
         copy_rate = biggest / copy_s
         ratio = results[f"rows_per_s_{biggest}"] / copy_rate
-        print(f"copy_floor rows={biggest} seconds={copy_s:.3f} rows_per_s={copy_rate:.0f} "
-              f"ratio_ours_to_copy={ratio:.4f}", flush=True)
+        print(
+            f"copy_floor rows={biggest} seconds={copy_s:.3f} rows_per_s={copy_rate:.0f} "
+            f"ratio_ours_to_copy={ratio:.4f}",
+            flush=True,
+        )
         if args.with_million:
             preload_million(database_url, "bench-preloaded")
             _, elapsed, _ = run_import(api, token, make_csv(biggest, args.seed + 1), "bench-m.csv")
             rate_m = biggest / elapsed
-            print(f"import_with_1m_leads rows={biggest} rows_per_s={rate_m:.0f} "
-                  f"ratio_to_empty={rate_m / results[f'rows_per_s_{biggest}']:.2f}", flush=True)
+            print(
+                f"import_with_1m_leads rows={biggest} rows_per_s={rate_m:.0f} "
+                f"ratio_to_empty={rate_m / results[f'rows_per_s_{biggest}']:.2f}",
+                flush=True,
+            )
         for name, (mb, cpu) in sorted(process_peaks(up.pid).items()):
             print(f"process={name!r} peak_rss_mb={mb:.0f} cpu_s={cpu:.1f}")
-        print(f"import_{biggest // 1000}k_rows_per_s={results[f'rows_per_s_{biggest}']:.0f} "
-              f"ratio_to_copy={ratio:.4f} preview_{len(files[biggest]) / 1e6:.0f}mb_s="
-              f"{results[f'preview_s_{biggest}']:.3f}")
+        print(
+            f"import_{biggest // 1000}k_rows_per_s={results[f'rows_per_s_{biggest}']:.0f} "
+            f"ratio_to_copy={ratio:.4f} preview_{len(files[biggest]) / 1e6:.0f}mb_s="
+            f"{results[f'preview_s_{biggest}']:.3f}"
+        )
     finally:
         up.send_signal(signal.SIGTERM)
         up.wait(30)

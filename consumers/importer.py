@@ -97,7 +97,9 @@ def sweep(c: Container, stall_timeout_s: float) -> None:
             (stall_timeout_s,),
         ).fetchall()
     for r in stalled:
-        log.warning("job %s made no progress for %.0f s: re-driving it", r["job_id"], stall_timeout_s)
+        log.warning(
+            "job %s made no progress for %.0f s: re-driving it", r["job_id"], stall_timeout_s
+        )
         services.request_job(c, r["job_id"], r["ou"])
 
 

@@ -200,8 +200,9 @@ def apply_rows(c: Container, rows: list[RowImported | RowFailed]) -> list[str]:
         return sorted(touched)
     r = unique[0]
     log.error("row %s:%d failed after %d attempts", r.job_id, r.row, CONFLICT_RETRIES)
-    failed = RowFailed(event_id=r.event_id, ou=r.ou, job_id=r.job_id, row=r.row,
-                       error=DATABASE_ERROR, value="")
+    failed = RowFailed(
+        event_id=r.event_id, ou=r.ou, job_id=r.job_id, row=r.row, error=DATABASE_ERROR, value=""
+    )
     plan = plan_batch(c, [failed])
     if plan.outcomes:
         c.events.put([], effects=plan.effects())

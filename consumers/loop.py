@@ -80,7 +80,10 @@ def run(
 
 
 def _linger(
-    consumer: KafkaConsumer, polled: dict[TopicPartition, list[Any]], batch_size: int, linger_ms: int
+    consumer: KafkaConsumer,
+    polled: dict[TopicPartition, list[Any]],
+    batch_size: int,
+    linger_ms: int,
 ) -> dict[TopicPartition, list[Any]]:
     count = sum(len(b) for b in polled.values())
     deadline = time.monotonic() + linger_ms / 1000

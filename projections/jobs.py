@@ -32,28 +32,43 @@ def job_event_effects(job: ImportJob, events: list[Any]) -> list[Any]:
         if kind == "JobQueued":
             effects.append(_insert_job(job, at))
         elif kind == "JobStarted":
-            effects.append(_sql(
-                "UPDATE import_jobs SET status = CASE WHEN status = 'queued' THEN 'in_progress'"
-                " ELSE status END, started_at = COALESCE(started_at, %s), last_progress_at = %s"
-                " WHERE job_id = %s", (at, at, job.job_id)))
+            effects.append(
+                _sql(
+                    "UPDATE import_jobs SET status = CASE WHEN status = 'queued' THEN 'in_progress'"
+                    " ELSE status END, started_at = COALESCE(started_at, %s), last_progress_at = %s"
+                    " WHERE job_id = %s",
+                    (at, at, job.job_id),
+                )
+            )
         elif kind == "JobRowsPublished":
-            effects.append(_sql(
-                "UPDATE import_jobs SET last_progress_at = %s WHERE job_id = %s", (at, job.job_id)))
+            effects.append(
+                _sql(
+                    "UPDATE import_jobs SET last_progress_at = %s WHERE job_id = %s",
+                    (at, job.job_id),
+                )
+            )
         elif kind in ("JobCompleted", "JobCancelled"):
-            effects.append(_sql(
-                "UPDATE import_jobs SET status = %s, completed_at = %s,"
-                " started_at = COALESCE(started_at, %s) WHERE job_id = %s",
-                (_STATUS_OF[kind], at, at, job.job_id)))
+            effects.append(
+                _sql(
+                    "UPDATE import_jobs SET status = %s, completed_at = %s,"
+                    " started_at = COALESCE(started_at, %s) WHERE job_id = %s",
+                    (_STATUS_OF[kind], at, at, job.job_id),
+                )
+            )
         elif kind == "JobFailed":
-            effects.append(_sql(
-                "UPDATE import_jobs SET status = 'failed', completed_at = %s, failure_reason = %s"
-                " WHERE job_id = %s", (at, e.reason, job.job_id)))
+            effects.append(
+                _sql(
+                    "UPDATE import_jobs SET status = 'failed', completed_at = %s,"
+                    " failure_reason = %s WHERE job_id = %s",
+                    (at, e.reason, job.job_id),
+                )
+            )
     return effects
 
 
 def _sql(query: str, params: tuple[Any, ...]) -> Any:
     def effect(curs: Cursor[Any]) -> None:
-        curs.execute(query, params)  # type: ignore[arg-type]
+        curs.execute(query, params)
 
     return effect
 
@@ -65,10 +80,18 @@ def _insert_job(job: ImportJob, at: datetime) -> Any:
         " last_progress_at) VALUES (%s, %s, 'queued', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (job_id) DO NOTHING",
         (
-            job.job_id, job.ou, job.file_id, job.file_name, at, job.total_rows,
-            orjson.dumps(job.primary_identifier).decode(), orjson.dumps(job.field_mappings).decode(),
-            orjson.dumps(job.alias_mappings).decode(), orjson.dumps(job.ignored_fields).decode(),
-            job.default_country, at,
+            job.job_id,
+            job.ou,
+            job.file_id,
+            job.file_name,
+            at,
+            job.total_rows,
+            orjson.dumps(job.primary_identifier).decode(),
+            orjson.dumps(job.field_mappings).decode(),
+            orjson.dumps(job.alias_mappings).decode(),
+            orjson.dumps(job.ignored_fields).decode(),
+            job.default_country,
+            at,
         ),
     )
 
@@ -101,7 +124,9 @@ _ITEM_COLUMNS = (
 )
 
 
-def list_jobs(curs: Cursor[Any], ou: str, page: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+def list_jobs(
+    curs: Cursor[Any], ou: str, page: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
     curs.execute("SELECT count(*) AS n FROM import_jobs WHERE ou = %s", (ou,))
     row = curs.fetchone()
     total = int(row["n"]) if row else 0
@@ -159,7 +184,7 @@ def open_job_ids_at_total(curs: Cursor[Any], job_ids: list[str] | None) -> list[
         " AND created_count + updated_count + failed_count >= total_rows"
     )
     if job_ids is None:
-        curs.execute(query)  # type: ignore[arg-type]
+        curs.execute(query)
     else:
-        curs.execute(query + " AND job_id = ANY(%s)", (job_ids,))  # type: ignore[operator]
+        curs.execute(query + " AND job_id = ANY(%s)", (job_ids,))
     return [r["job_id"] for r in curs.fetchall()]

@@ -22,8 +22,8 @@ def upsert_leads_effect(leads: list[Lead]) -> Any:
     def effect(curs: Cursor[Any]) -> None:
         curs.execute(
             "INSERT INTO leads_view (lead_id, ou, identifiers, fields, created_at, updated_at)"
-            " SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[]::jsonb[], %b::text[]::jsonb[],"
-            " %b::timestamptz[], %b::timestamptz[])"
+            " SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[]::jsonb[],"
+            " %b::text[]::jsonb[], %b::timestamptz[], %b::timestamptz[])"
             " ON CONFLICT (lead_id) DO UPDATE SET identifiers = EXCLUDED.identifiers,"
             " fields = EXCLUDED.fields, updated_at = EXCLUDED.updated_at",
             (ids, ous, identifiers, fields, created, updated),

@@ -58,8 +58,9 @@ class Container:
         self.pool.close()
 
 
-def build(database_url: str, kafka_bootstrap: str, *, clock: Clock = utc_now,
-          pool_size: int = 8) -> Container:
+def build(
+    database_url: str, kafka_bootstrap: str, *, clock: Clock = utc_now, pool_size: int = 8
+) -> Container:
     return Container(
         database_url=database_url,
         kafka_bootstrap=kafka_bootstrap,

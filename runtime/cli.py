@@ -63,8 +63,12 @@ def prepare(s: Services, settings: Settings) -> None:
 
 
 def _child_env(s: Services) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": s.database_url, "KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap,
-            "LEADIMPORT_SKIP_MIGRATE": "1"}
+    return {
+        **os.environ,
+        "DATABASE_URL": s.database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap,
+        "LEADIMPORT_SKIP_MIGRATE": "1",
+    }
 
 
 def _wait_ready(url: str, procs: list[subprocess.Popen[bytes]], timeout: float = 60) -> None:
@@ -135,7 +139,9 @@ def _container(settings: Settings):  # type: ignore[no-untyped-def]
     url = settings.database_url
     bootstrap_servers = settings.kafka_bootstrap_servers
     if not url or not bootstrap_servers:
-        raise SystemExit("DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS must be set (leadimport up sets them)")
+        raise SystemExit(
+            "DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS must be set (leadimport up sets them)"
+        )
     if not os.environ.get("LEADIMPORT_SKIP_MIGRATE"):
         prepare(Services(url, bootstrap_servers), settings)
     return bootstrap.build(url, bootstrap_servers)
@@ -148,8 +154,13 @@ def cmd_api(settings: Settings) -> int:
 
     c = _container(settings)
     try:
-        uvicorn.run(create_app(c), host=settings.host, port=settings.port, log_level="warning",
-                    access_log=False)
+        uvicorn.run(
+            create_app(c),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            access_log=False,
+        )
     finally:
         c.close()
     return 0

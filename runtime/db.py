@@ -38,7 +38,7 @@ def migrate(url: str) -> None:
     with connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
         try:
-            conn.execute(sql)  # type: ignore[arg-type]  # trusted file shipped with the package
+            conn.execute(sql)  # a trusted file shipped with the package
             create_event_store_tables(url)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))

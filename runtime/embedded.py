@@ -36,7 +36,9 @@ def _package_dir(name: str) -> Path:
     effects we do not want: it reads user folders and registers exit hooks)."""
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"the package {name!r} is not installed; run 'make up' or pip install -e .")
+        raise RuntimeError(
+            f"the package {name!r} is not installed; run 'make up' or pip install -e ."
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -54,7 +56,9 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
                 return
         except OSError:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s") from None
+                raise TimeoutError(
+                    f"nothing listens on 127.0.0.1:{port} after {timeout} s"
+                ) from None
             time.sleep(0.01)
 
 
@@ -83,7 +87,14 @@ def _ensure_service_user() -> str:
         pwd.getpwnam(SERVICE_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                SERVICE_USER,
+            ],
             check=True,
             capture_output=True,
         )
@@ -111,7 +122,11 @@ class EmbeddedPostgres:
         # private folder) would then apply instead of the "others" bits we rely on.
         as_user: dict[str, object] = {}
         if self.user:
-            as_user = {"user": self.user, "group": pwd.getpwnam(self.user).pw_gid, "extra_groups": []}
+            as_user = {
+                "user": self.user,
+                "group": pwd.getpwnam(self.user).pw_gid,
+                "extra_groups": [],
+            }
         return subprocess.run(  # type: ignore[call-overload, no-any-return]
             [str(self.bin / cmd), *args],
             **as_user,
@@ -151,8 +166,14 @@ class EmbeddedPostgres:
                     pw = pwd.getpwnam(self.user)
                     os.chown(self.pgdata, pw.pw_uid, pw.pw_gid)
                 done = self._run(
-                    "initdb", "--auth=trust", "--encoding=UTF8", "--locale=C", "-U", "postgres",
-                    "-D", str(self.pgdata),
+                    "initdb",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "-U",
+                    "postgres",
+                    "-D",
+                    str(self.pgdata),
                 )
                 if done.returncode != 0:
                     raise RuntimeError(f"initdb failed: {done.stderr or done.stdout}")
@@ -162,8 +183,17 @@ class EmbeddedPostgres:
                 " -c max_connections=200 -c shared_buffers=128MB"
             )
             done = self._run(
-                "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.pgdata),
-                "-l", str(self.pgdata / "server.log"), "-o", options,
+                "pg_ctl",
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(self.pgdata),
+                "-l",
+                str(self.pgdata / "server.log"),
+                "-o",
+                options,
             )
             if done.returncode != 0:
                 tail = (self.pgdata / "server.log").read_text(errors="replace")[-2000:]
@@ -185,8 +215,17 @@ class EmbeddedPostgres:
             " -c max_connections=200 -c shared_buffers=128MB"
         )
         self._run(
-            "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.pgdata),
-            "-l", str(self.pgdata / "server.log"), "-o", options,
+            "pg_ctl",
+            "start",
+            "-w",
+            "-t",
+            "60",
+            "-D",
+            str(self.pgdata),
+            "-l",
+            str(self.pgdata / "server.log"),
+            "-o",
+            options,
         )
 
 
@@ -212,8 +251,14 @@ class EmbeddedKafka:
         url = f"tcp://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [
-                str(self.binary()), "broker", "--listener-url", url,
-                "--advertised-listener-url", url, "--storage-engine", "memory://tansu/",
+                str(self.binary()),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

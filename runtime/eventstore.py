@@ -15,8 +15,8 @@ from eventsourcing.application import Application, project_aggregate
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Cursor
-from psycopg.sql import SQL, Identifier
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.sql import SQL, Identifier
 
 from domain.import_job import ImportJob
 from domain.lead import Lead
@@ -118,7 +118,7 @@ class EventStore(Application[UUID]):
         datastore = self.recorder.datastore  # type: ignore[attr-defined]
         with datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
-                f"SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "  # noqa: S608
+                f"SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "
                 "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version",
                 (list(ids),),
             )
@@ -126,7 +126,9 @@ class EventStore(Application[UUID]):
         by_id: dict[UUID, list[Any]] = {}
         to_domain = self.mapper.to_domain_event
         for r in rows:
-            stored = StoredEvent(r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"]))
+            stored = StoredEvent(
+                r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])
+            )
             by_id.setdefault(r["originator_id"], []).append(to_domain(stored))
         return {i: project_aggregate(None, events) for i, events in by_id.items()}
 

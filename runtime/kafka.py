@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import zlib
@@ -27,15 +28,16 @@ def create_topics(bootstrap: str, topics: Iterable[str], partitions: int) -> Non
         existing = set(admin.list_topics())
         missing = [t for t in topics if t not in existing]
         for topic in missing:
-            try:
-                admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
-            except TopicAlreadyExistsError:
-                pass
+            # another process may create it between the listing and here
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(
+                    [NewTopic(topic, num_partitions=partitions, replication_factor=1)]
+                )
     finally:
         admin.close()
 
 
-class Crc32Partitioner(Partitioner):
+class Crc32Partitioner(Partitioner):  # type: ignore[misc]
     """Same key, same partition, like the default murmur2 partitioner, but hashed in C:
     murmur2 in pure Python cost the importer ~50 µs per row. Keyless records go to a random
     available partition. The partition lists are cached per topic (they are sorted sets
@@ -45,8 +47,13 @@ class Crc32Partitioner(Partitioner):
         self._partitions: dict[str, tuple[int, ...]] = {}
 
     def partition(
-        self, topic: str, key: Any, serialized_key: bytes | None, value: Any,
-        serialized_value: bytes | None, cluster: Any,
+        self,
+        topic: str,
+        key: Any,
+        serialized_key: bytes | None,
+        value: Any,
+        serialized_value: bytes | None,
+        cluster: Any,
     ) -> int:
         all_partitions = cluster.partitions_for_topic(topic)
         if all_partitions is None:

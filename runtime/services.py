@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain import csvfile
@@ -51,8 +52,16 @@ def preview(c: Container, ou: str, file_name: str, data: bytes) -> dict[str, Any
             " headers, row_count, created_at, expires_at)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
-                file_id, ou, file_name, data, parsed.format.encoding, parsed.format.delimiter,
-                orjson.dumps(parsed.headers).decode(), parsed.row_count, now, expires,
+                file_id,
+                ou,
+                file_name,
+                data,
+                parsed.format.encoding,
+                parsed.format.delimiter,
+                orjson.dumps(parsed.headers).decode(),
+                parsed.row_count,
+                now,
+                expires,
             ),
         )
     return {
@@ -69,8 +78,9 @@ def preview(c: Container, ou: str, file_name: str, data: bytes) -> dict[str, Any
     }
 
 
-def load_file(c: Container, file_id: str, ou: str | None = None, *,
-              fresh_only: bool = True) -> StoredFile | None:
+def load_file(
+    c: Container, file_id: str, ou: str | None = None, *, fresh_only: bool = True
+) -> StoredFile | None:
     """A stored upload. ``ou`` scopes the lookup; ``fresh_only`` hides expired ones."""
     query = "SELECT * FROM preview_files WHERE file_id = %s"
     params: list[Any] = [file_id]
@@ -81,13 +91,17 @@ def load_file(c: Container, file_id: str, ou: str | None = None, *,
         query += " AND expires_at > %s"
         params.append(c.clock())
     with c.pool.connection() as conn:
-        r = conn.execute(query, params).fetchone()  # type: ignore[arg-type]
+        r = conn.execute(query, params).fetchone()
     if r is None:
         return None
     return StoredFile(
-        file_id=r["file_id"], ou=r["ou"], file_name=r["file_name"], content=bytes(r["content"]),
+        file_id=r["file_id"],
+        ou=r["ou"],
+        file_name=r["file_name"],
+        content=bytes(r["content"]),
         format=csvfile.CsvFormat(encoding=r["encoding"], delimiter=r["delimiter"]),
-        headers=list(r["headers"]), row_count=r["row_count"],
+        headers=list(r["headers"]),
+        row_count=r["row_count"],
     )
 
 
@@ -100,7 +114,7 @@ def purge_expired_files(c: Container) -> int:
             " AND j.status IN ('queued', 'in_progress'))",
             (c.clock(),),
         )
-        return cur.rowcount
+        return int(cur.rowcount)
 
 
 # --- start -----------------------------------------------------------------------------------
@@ -125,8 +139,7 @@ def _column(headers: list[str], name: str, what: str) -> str:
         return folded[0]
     listed = ", ".join(repr(h) for h in headers)
     raise InvalidRequest(
-        f"{what} names column {name!r}, which is not a header of the file. "
-        f"Use one of: {listed}."
+        f"{what} names column {name!r}, which is not a header of the file. Use one of: {listed}."
     )
 
 
@@ -151,7 +164,8 @@ def start(c: Container, ou: str, cmd: StartCommand) -> dict[str, Any]:
     headers = stored.headers
     primary_column = _column(headers, cmd.primary_column, "primary_identifier.column")
     fields_by_column = {
-        _column(headers, col, "field_mappings"): target for col, target in cmd.field_mappings.items()
+        _column(headers, col, "field_mappings"): target
+        for col, target in cmd.field_mappings.items()
     }
     mapped, ignored = split_mappings(fields_by_column)
     aliases: dict[str, str] = {}
@@ -164,7 +178,7 @@ def start(c: Container, ou: str, cmd: StartCommand) -> dict[str, Any]:
                 f"Use one of: {', '.join(ALIAS_TARGETS)}."
             )
         aliases[column] = key
-    kind: IdentifierKind = cmd.primary_kind  # type: ignore[assignment]
+    kind: IdentifierKind = cmd.primary_kind
     job = ImportJob(
         ou=ou,
         file_id=stored.file_id,
@@ -196,8 +210,10 @@ def request_job(c: Container, job_id: str, ou: str) -> None:
         c.producer.send(
             TOPIC_JOBS, key=job_id.encode(), value=orjson.dumps({"job_id": job_id, "ou": ou})
         ).get(timeout=10)
-    except Exception:  # noqa: BLE001 - the job is stored; the stall sweep will request it again
-        log.exception("could not publish the job request for %s; the stall sweep will retry", job_id)
+    except Exception:
+        log.exception(
+            "could not publish the job request for %s; the stall sweep will retry", job_id
+        )
 
 
 # --- job lifecycle -------------------------------------------------------------------------
@@ -210,13 +226,9 @@ def save_job(c: Container, job: ImportJob) -> None:
 
 def get_job_aggregate(c: Container, job_id: str) -> ImportJob | None:
     try:
-        agg = c.events.repository.get(job_uuid(job_id))
-    except (KeyError, ValueError):
+        agg: Any = c.events.repository.get(job_uuid(job_id))
+    except (AggregateNotFoundError, ValueError):
         return None
-    except Exception as e:  # AggregateNotFoundError
-        if type(e).__name__ == "AggregateNotFoundError":
-            return None
-        raise
     return agg if isinstance(agg, ImportJob) else None
 
 

@@ -23,17 +23,26 @@ def wait_for(probe: Callable[[], T | None], timeout: float = 60.0, what: str = "
         time.sleep(0.05)
 
 
-def upload(client: TestClient, headers: dict[str, str], content: str | bytes,
-           name: str = "leads.csv") -> dict[str, Any]:
+def upload(
+    client: TestClient, headers: dict[str, str], content: str | bytes, name: str = "leads.csv"
+) -> dict[str, Any]:
     data = content.encode() if isinstance(content, str) else content
-    r = client.post("/leads/import/preview", headers=headers, files={"file": (name, data, "text/csv")})
+    r = client.post(
+        "/leads/import/preview", headers=headers, files={"file": (name, data, "text/csv")}
+    )
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
 
 
-def start(client: TestClient, headers: dict[str, str], file_id: str, column: str = "Email",
-          kind: str = "email", **extra: Any) -> dict[str, Any]:
+def start(
+    client: TestClient,
+    headers: dict[str, str],
+    file_id: str,
+    column: str = "Email",
+    kind: str = "email",
+    **extra: Any,
+) -> dict[str, Any]:
     body = {"file_id": file_id, "primary_identifier": {"column": column, "kind": kind}, **extra}
     r = client.post("/leads/import/start", headers=headers, json=body)
     assert r.status_code == 202, r.text
@@ -41,8 +50,9 @@ def start(client: TestClient, headers: dict[str, str], file_id: str, column: str
     return result
 
 
-def wait_job(client: TestClient, headers: dict[str, str], job_id: str,
-             timeout: float = 120.0) -> dict[str, Any]:
+def wait_job(
+    client: TestClient, headers: dict[str, str], job_id: str, timeout: float = 120.0
+) -> dict[str, Any]:
     def done() -> dict[str, Any] | None:
         job: dict[str, Any] = client.get(f"/leads/import/jobs/{job_id}", headers=headers).json()
         return job if job["status"] in ("completed", "failed", "cancelled") else None
@@ -50,8 +60,14 @@ def wait_job(client: TestClient, headers: dict[str, str], job_id: str,
     return wait_for(done, timeout, f"job {job_id} to finish")
 
 
-def import_csv(client: TestClient, headers: dict[str, str], content: str, column: str = "Email",
-               kind: str = "email", **extra: Any) -> dict[str, Any]:
+def import_csv(
+    client: TestClient,
+    headers: dict[str, str],
+    content: str,
+    column: str = "Email",
+    kind: str = "email",
+    **extra: Any,
+) -> dict[str, Any]:
     """Preview, start and wait: the job detail when it finished."""
     preview = upload(client, headers, content)
     job = start(client, headers, preview["file_id"], column, kind, **extra)

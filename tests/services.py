@@ -37,11 +37,11 @@ def database(data_dir: Path) -> Iterator[tuple[str, EmbeddedPostgres | None]]:
         with PostgresContainer("postgres:16", driver=None) as pg:
             yield pg.get_connection_url(), None
     else:
-        pg = EmbeddedPostgres(data_dir)
+        embedded = EmbeddedPostgres(data_dir)
         try:
-            yield pg.start(), pg
+            yield embedded.start(), embedded
         finally:
-            pg.stop(mode="immediate")
+            embedded.stop(mode="immediate")
 
 
 @contextmanager
@@ -77,10 +77,12 @@ class Workers:
         self._stack = ExitStack()
 
     def start(self, name: str, kind: str) -> subprocess.Popen[bytes]:
-        log = self._stack.enter_context(open(self.log_dir / f"{name}.log", "ab"))
+        log = self._stack.enter_context((self.log_dir / f"{name}.log").open("ab"))
         proc = subprocess.Popen(
             [sys.executable, "-m", "runtime.cli", "worker", kind],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         self.procs[name] = proc
         return proc

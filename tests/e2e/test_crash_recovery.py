@@ -106,14 +106,18 @@ def test_lead_worker_killed_mid_job(stack: Stack) -> None:
     s.workers.start("importer", "importer")
     s.workers.start("leads-a", "leads")
     content = big_csv(ROWS)
-    job_id = start(s.client, s.headers, upload(s.client, s.headers, content)["file_id"],
-                   field_mappings={"First Name": "first_name", "Company": "company"},
-                   alias_mappings={"Phone": "_alias_phone"})["job_id"]
+    job_id = start(
+        s.client,
+        s.headers,
+        upload(s.client, s.headers, content)["file_id"],
+        field_mappings={"First Name": "first_name", "Company": "company"},
+        alias_mappings={"Phone": "_alias_phone"},
+    )["job_id"]
 
     def partly_done() -> bool:
         job = progress(s, job_id)
         done = job["created_count"] + job["updated_count"] + job["failed_count"]
-        return 0 < done < ROWS // 2
+        return bool(0 < done < ROWS // 2)
 
     wait_for(partly_done, 120, "the lead worker to be part way through")
     s.workers.kill("leads-a")
@@ -126,8 +130,12 @@ def test_importer_killed_mid_job(stack: Stack) -> None:
     s.workers.start("importer-a", "importer")
     s.workers.start("leads", "leads")
     content = big_csv(ROWS)
-    job_id = start(s.client, s.headers, upload(s.client, s.headers, content)["file_id"],
-                   field_mappings={"First Name": "first_name"})["job_id"]
+    job_id = start(
+        s.client,
+        s.headers,
+        upload(s.client, s.headers, content)["file_id"],
+        field_mappings={"First Name": "first_name"},
+    )["job_id"]
     wait_for(lambda: progress(s, job_id)["status"] != "queued", 60, "the importer to start")
     s.workers.kill("importer-a")
     s.workers.start("importer-b", "importer")

@@ -18,13 +18,19 @@ CSV = (
 
 def test_migrate_contacts(client: TestClient, auth: dict[str, str], workers: Workers) -> None:
     job = import_csv(
-        client, auth, CSV,
+        client,
+        auth,
+        CSV,
         field_mappings={"First Name": "first_name", "Last Name": "last_name", "Company": "company"},
         alias_mappings={"Phone": "_alias_phone"},
     )
     assert job["status"] == "completed"
     assert (job["total_rows"], job["created_count"], job["updated_count"], job["failed_count"]) == (
-        4, 2, 0, 2)
+        4,
+        2,
+        0,
+        2,
+    )
     assert job["errors"] == [
         {"row": 4, "error": "Invalid email format", "value": "not-an-email"},
         {"row": 5, "error": "Missing required identifier", "value": ""},

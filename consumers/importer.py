@@ -29,6 +29,15 @@ FILE_GONE = (
 )
 
 
+CANCEL_CHECK_EVERY = 5000  # rows between two looks at the job's status while publishing
+
+
+def _cancelled(c: Container, job_id: str) -> bool:
+    with c.pool.connection() as conn:
+        r = conn.execute("SELECT status FROM import_jobs WHERE job_id = %s", (job_id,)).fetchone()
+    return r is not None and r["status"] == "cancelled"
+
+
 def publish_rows(c: Container, job: ImportJob) -> int:
     """Publish the job's rows that have no outcome yet; return how many rows the file has."""
     stored = services.load_file(c, job.file_id, fresh_only=False)
@@ -56,6 +65,10 @@ def publish_rows(c: Container, job: ImportJob) -> int:
     total = 0
     for row, cells in csvfile.iter_rows(stored.content, stored.format):
         total += 1
+        if total % CANCEL_CHECK_EVERY == 0 and _cancelled(c, job.job_id):
+            log.info("job %s was cancelled: stopped publishing at row %d", job.job_id, row)
+            producer.flush(timeout=60)
+            return total
         if row in applied:
             continue
         event = map_row(job.ou, job.job_id, row, cells, mapping)

@@ -40,12 +40,35 @@ LINGER_MS = 100  # how long a batch may wait to fill up while rows keep arriving
 DATABASE_ERROR = "Database error"
 
 Key = tuple[str, str, str]  # (ou, kind, value)
+OPEN = ("queued", "in_progress")
 
 
 def parse(value: bytes) -> RowImported | RowFailed:
     if b'"type":"RowFailed"' in value[:40]:
         return RowFailed.model_validate_json(value)
     return RowImported.model_validate_json(value)
+
+
+class JobClosed(Exception):
+    """A job of the batch was cancelled (or otherwise closed) while the batch was decided."""
+
+
+def _guard_open_jobs(job_ids: list[str]) -> Any:
+    """Lock the batch's job rows, in one order for every worker (no deadlocks), and abort the
+    transaction if any of them is no longer open: a cancel either commits before this batch
+    and its rows are dropped, or waits for this batch and counts it."""
+
+    def effect(curs: Cursor[Any]) -> None:
+        curs.execute(
+            "SELECT job_id, status FROM import_jobs WHERE job_id = ANY(%b::text[])"
+            " ORDER BY job_id FOR UPDATE",
+            (sorted(job_ids),),
+        )
+        closed = [r["job_id"] for r in curs.fetchall() if r["status"] not in OPEN]
+        if closed:
+            raise JobClosed(", ".join(closed))
+
+    return effect
 
 
 @dataclass
@@ -61,7 +84,7 @@ class Plan:
     counters: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
 
     def effects(self) -> list[Any]:
-        out: list[Any] = []
+        out: list[Any] = [_guard_open_jobs(list(self.counters))]
         if self.claims:
             out.append(insert_identifiers_effect(self.claims))
         out.append(_insert_outcomes(self.outcomes))
@@ -115,7 +138,14 @@ def plan_batch(c: Container, rows: list[RowImported | RowFailed]) -> Plan:
             ([r.job_id for r in rows], [r.row for r in rows]),
         )
         applied = {(r["job_id"], r["row"]) for r in curs.fetchall()}
-        todo = [r for r in rows if (r.job_id, r.row) not in applied]
+        curs.execute(
+            "SELECT job_id FROM import_jobs WHERE job_id = ANY(%b::text[])"
+            " AND status IN ('queued', 'in_progress')",
+            (sorted({r.job_id for r in rows}),),
+        )
+        open_jobs = {r["job_id"] for r in curs.fetchall()}
+        # Rows of cancelled (or unknown) jobs are dropped; rows already applied are skipped.
+        todo = [r for r in rows if r.job_id in open_jobs and (r.job_id, r.row) not in applied]
         keys: set[Key] = set()
         for r in todo:
             if isinstance(r, RowImported):
@@ -188,7 +218,7 @@ def apply_rows(c: Container, rows: list[RowImported | RowFailed]) -> list[str]:
         try:
             c.events.put(plan.leads.values(), effects=plan.effects())
             return list(plan.counters)
-        except (IntegrityError, psycopg.errors.UniqueViolation) as e:
+        except (IntegrityError, psycopg.errors.UniqueViolation, JobClosed) as e:
             # A concurrent writer claimed an identifier, updated a lead or applied a row first.
             log.info("batch conflict (attempt %d): %s", attempt, e)
             continue

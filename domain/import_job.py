@@ -108,6 +108,19 @@ class ImportJob(Aggregate):
     def _completed(self) -> None:
         self.status = COMPLETED
 
+    def cancel(self) -> bool:
+        """Stop the job where it is; True when this call cancelled it (False: it already was)."""
+        if self.status == CANCELLED:
+            return False
+        if self.status in TERMINAL:
+            raise Conflict(f"Job {self.job_id} is already {self.status} and cannot be cancelled.")
+        self._cancelled()
+        return True
+
+    @event(JobCancelled)
+    def _cancelled(self) -> None:
+        self.status = CANCELLED
+
     def fail(self, reason: str) -> None:
         if self.status in TERMINAL:
             raise Conflict(f"Job {self.job_id} is already {self.status}.")

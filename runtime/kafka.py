@@ -79,6 +79,9 @@ def make_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
         "batch_size": 256 * 1024,
         "max_request_size": 4 * 1024 * 1024,
         "retries": 10,
+        # Without idempotence, a retried request could overtake a later one and reorder the
+        # rows of one lead; one request in flight per connection keeps file order.
+        "max_in_flight_requests_per_connection": 1,
         "client_id": "leadimport",
     }
     config.update(overrides)

@@ -224,6 +224,18 @@ def save_job(c: Container, job: ImportJob) -> None:
     c.events.events.put(pending, effects=job_event_effects(job, pending))
 
 
+def cancel_job(c: Container, ou: str, job_id: str) -> None:
+    """Cancel a queued or running job of ``ou``; idempotent. Rows without an outcome yet are
+    never applied: lead workers check the job's status inside their transaction."""
+    job = get_job_aggregate(c, job_id)
+    if job is None or job.ou != ou:
+        raise NotFound(
+            f"Import job {job_id!r} does not exist. List your jobs with GET /leads/import/jobs."
+        )
+    if job.cancel():
+        save_job(c, job)
+
+
 def get_job_aggregate(c: Container, job_id: str) -> ImportJob | None:
     try:
         agg: Any = c.events.repository.get(job_uuid(job_id))

@@ -211,6 +211,23 @@ async def get_job(request: Request) -> Response:
     return JSON(job)
 
 
+async def cancel_job(request: Request) -> Response:
+    """Cancel a queued or running job; answers with the job detail as it stopped."""
+    ou = await authenticate(request)
+    job_id = request.path_params["job_id"]
+    c = container(request)
+    await run_in_threadpool(services.cancel_job, c, ou, job_id)
+
+    def query() -> dict[str, Any] | None:
+        with c.pool.connection() as conn:
+            return jobs_view.get_job(conn.cursor(), ou, job_id)
+
+    job = await run_in_threadpool(query)
+    if job is None:
+        raise _job_not_found(job_id)
+    return JSON(job)
+
+
 async def find_leads(request: Request) -> Response:
     ou = await authenticate(request)
     given = [(k, v) for k, v in request.query_params.items() if k in KINDS]
@@ -277,6 +294,7 @@ routes = [
     Route("/leads/import/start", start, methods=["POST"]),
     Route("/leads/import/jobs", list_jobs, methods=["GET"]),
     Route("/leads/import/jobs/{job_id}", get_job, methods=["GET"]),
+    Route("/leads/import/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
     Route("/leads", find_leads, methods=["GET"]),
     Route("/leads/{lead_id}", get_lead, methods=["GET"]),
 ]

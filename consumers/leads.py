@@ -23,6 +23,7 @@ from psycopg import Cursor
 
 from domain.lead import Lead
 from domain.merge import LeadState, decide
+from domain.row_ledger import RowBatch
 from domain.rows import Identifier, RowFailed, RowImported
 from projections.jobs import counters_effect
 from projections.leads import insert_identifiers_effect, owners, upsert_leads_effect
@@ -82,6 +83,20 @@ class Plan:
     )
     warnings: list[tuple[str, int, int, str, str]] = field(default_factory=list)
     counters: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
+    ou_of_job: dict[str, str] = field(default_factory=dict)
+
+    def ledger(self, ou_of_job: dict[str, str]) -> list[RowBatch]:
+        """One RowsApplied event per job of the batch (see domain.row_ledger)."""
+        outcomes: dict[str, list[list[object]]] = defaultdict(list)
+        for job_id, row, outcome, lead_id, error, value in self.outcomes:
+            outcomes[job_id].append([row, outcome, lead_id.hex if lead_id else None, error, value])
+        warnings: dict[str, list[list[object]]] = defaultdict(list)
+        for job_id, row, seq, warning, value in self.warnings:
+            warnings[job_id].append([row, seq, warning, value])
+        return [
+            RowBatch(ou=ou_of_job[j], job_id=j, outcomes=o, warnings=warnings.get(j, []))
+            for j, o in outcomes.items()
+        ]
 
     def effects(self) -> list[Any]:
         out: list[Any] = [_guard_open_jobs(list(self.counters))]
@@ -159,6 +174,7 @@ def plan_batch(c: Container, rows: list[RowImported | RowFailed]) -> Plan:
     }
     loaded: dict[UUID, Lead] = c.events.load_many(sorted(primary_owners))
     plan = Plan()
+    plan.ou_of_job = {r.job_id: r.ou for r in todo}
     for r in todo:
         counts = plan.counters[r.job_id]
         if isinstance(r, RowFailed):
@@ -216,7 +232,9 @@ def apply_rows(c: Container, rows: list[RowImported | RowFailed]) -> list[str]:
         if not plan.outcomes:
             return []
         try:
-            c.events.put(plan.leads.values(), effects=plan.effects())
+            c.events.put(
+                [*plan.leads.values(), *plan.ledger(plan.ou_of_job)], effects=plan.effects()
+            )
             return list(plan.counters)
         except (IntegrityError, psycopg.errors.UniqueViolation, JobClosed) as e:
             # A concurrent writer claimed an identifier, updated a lead or applied a row first.
@@ -235,7 +253,7 @@ def apply_rows(c: Container, rows: list[RowImported | RowFailed]) -> list[str]:
     )
     plan = plan_batch(c, [failed])
     if plan.outcomes:
-        c.events.put([], effects=plan.effects())
+        c.events.put(plan.ledger(plan.ou_of_job), effects=plan.effects())
     return [r.job_id]
 
 

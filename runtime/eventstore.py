@@ -12,14 +12,12 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application, project_aggregate
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Cursor
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL, Identifier
-
-from domain.import_job import ImportJob
-from domain.lead import Lead
 
 Effect = Callable[[Cursor[Any]], None]
 
@@ -99,7 +97,7 @@ class EventStore(Application[UUID]):
 
     name = APP_NAME
 
-    def put(self, aggregates: Iterable[Lead | ImportJob], effects: Sequence[Effect] = ()) -> None:
+    def put(self, aggregates: Iterable[Aggregate], effects: Sequence[Effect] = ()) -> None:
         """Store the pending events of ``aggregates`` and run ``effects`` in one transaction.
 
         Raises ``eventsourcing.persistence.IntegrityError`` when another writer got there first

@@ -1,7 +1,8 @@
 """The importer: streams a job's cached file and publishes one row event per data row.
 
 It also runs the job sweep between polls: purge expired uploads, re-drive stalled jobs, and
-complete jobs whose rows all have outcomes (after a crash between the two).
+complete jobs whose rows all have outcomes (after a crash between the two). Requests with
+``"action": "undo"`` undo a whole job instead (consumers/undo.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from consumers import undo
 from domain import csvfile
 from domain.import_job import TERMINAL, ImportJob
 from domain.rows import RowMapping, map_row, partition_key
@@ -38,15 +40,18 @@ def _cancelled(c: Container, job_id: str) -> bool:
     return r is not None and r["status"] == "cancelled"
 
 
-def publish_rows(c: Container, job: ImportJob) -> int:
-    """Publish the job's rows that have no outcome yet; return how many rows the file has."""
+def publish_rows(c: Container, job: ImportJob, max_running: int) -> int | None:
+    """Publish the job's rows that have no outcome yet; return how many rows the file has, or
+    None when the OU already runs ``max_running`` jobs (the job stays queued; the sweep asks
+    again when a slot frees up)."""
     stored = services.load_file(c, job.file_id, fresh_only=False)
     if stored is None:
         job.fail(FILE_GONE)
         services.save_job(c, job)
         return 0
-    job.start()
-    services.save_job(c, job)
+    if not services.start_job(c, job, max_running):
+        log.info("job %s waits: its OU already runs %d jobs", job.job_id, max_running)
+        return None
     with c.pool.connection() as conn:
         applied = {
             r["row"]
@@ -79,26 +84,36 @@ def publish_rows(c: Container, job: ImportJob) -> int:
     return total
 
 
-def handle_job_requests(c: Container, records: list[Any]) -> None:
+def handle_job_requests(c: Container, records: list[Any], max_running: int = 3) -> None:
     seen: set[str] = set()
     for record in records:
         request = orjson.loads(record.value)
         job_id = request["job_id"]
+        if request.get("action") == "undo":
+            undo.handle_undo_request(c, job_id)  # idempotent: a repeated request is a no-op
+            continue
         if job_id in seen:
             continue
         seen.add(job_id)
         job = services.get_job_aggregate(c, job_id)
         if job is None or job.status in TERMINAL:
             continue
-        total = publish_rows(c, job)
+        if job.rows_published is not None and not request.get("redrive"):
+            continue  # a duplicate request for a job already published (only re-drives repeat)
+        total = publish_rows(c, job, max_running)
+        if total is None:
+            continue
         log.info("job %s: %d rows in file, rows published", job_id, total)
         services.complete_jobs(c, [job_id])  # a file of 0 rows, or a re-drive that found all done
 
 
-def sweep(c: Container, stall_timeout_s: float) -> None:
+def sweep(c: Container, stall_timeout_s: float, max_running: int = 3) -> None:
     """Housekeeping between polls; safe to run in several importers at once."""
     services.purge_expired_files(c)
     services.complete_jobs(c, None)
+    undo.redrive_stalled_undos(c, stall_timeout_s)
+    for job_id, ou in services.waiting_jobs_with_a_free_slot(c, max_running):
+        services.request_job(c, job_id, ou)
     with c.pool.connection() as conn:
         stalled = conn.execute(
             "UPDATE import_jobs SET last_progress_at = now(), redrive_count = redrive_count + 1"
@@ -113,16 +128,16 @@ def sweep(c: Container, stall_timeout_s: float) -> None:
         log.warning(
             "job %s made no progress for %.0f s: re-driving it", r["job_id"], stall_timeout_s
         )
-        services.request_job(c, r["job_id"], r["ou"])
+        services.request_job(c, r["job_id"], r["ou"], redrive=True)
 
 
-def run(c: Container, stop: threading.Event, stall_timeout_s: float) -> None:
+def run(c: Container, stop: threading.Event, stall_timeout_s: float, max_running: int = 3) -> None:
     from consumers import loop
 
     consumer = make_consumer(c.kafka_bootstrap, GROUP, [TOPIC_JOBS], max_poll_records=50)
     loop.run(
         consumer,
-        lambda records: handle_job_requests(c, records),
+        lambda records: handle_job_requests(c, records, max_running),
         stop,
-        idle=lambda: sweep(c, stall_timeout_s),
+        idle=lambda: sweep(c, stall_timeout_s, max_running),
     )

@@ -204,12 +204,14 @@ def start(c: Container, ou: str, cmd: StartCommand) -> dict[str, Any]:
     return response
 
 
-def request_job(c: Container, job_id: str, ou: str) -> None:
-    """Ask an importer to (re)publish a job's rows. If this is lost, the stall sweep re-asks."""
+def request_job(c: Container, job_id: str, ou: str, *, redrive: bool = False) -> None:
+    """Ask an importer to publish a job's rows (``redrive``: again, the ones without an outcome).
+    If this request is lost, the stall sweep asks again."""
+    request = {"job_id": job_id, "ou": ou, "redrive": redrive}
     try:
-        c.producer.send(
-            TOPIC_JOBS, key=job_id.encode(), value=orjson.dumps({"job_id": job_id, "ou": ou})
-        ).get(timeout=10)
+        c.producer.send(TOPIC_JOBS, key=job_id.encode(), value=orjson.dumps(request)).get(
+            timeout=10
+        )
     except Exception:
         log.exception(
             "could not publish the job request for %s; the stall sweep will retry", job_id
@@ -224,6 +226,57 @@ def save_job(c: Container, job: ImportJob) -> None:
     c.events.events.put(pending, effects=job_event_effects(job, pending))
 
 
+class TooManyRunning(Exception):
+    """The OU already runs its maximum number of jobs."""
+
+
+def _running_limit(ou: str, job_id: str, limit: int) -> Any:
+    """Effect: serialise starts per OU (advisory lock) and refuse one over the limit."""
+
+    def effect(curs: Any) -> None:
+        curs.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("leadimport-ou:" + ou,))
+        curs.execute(
+            "SELECT count(*) AS n FROM import_jobs"
+            " WHERE ou = %s AND status = 'in_progress' AND job_id <> %s",
+            (ou, job_id),
+        )
+        if curs.fetchone()["n"] >= limit:
+            raise TooManyRunning(ou)
+
+    return effect
+
+
+def start_job(c: Container, job: ImportJob, max_running: int) -> bool:
+    """Move a queued job to in_progress unless its OU already runs ``max_running`` jobs.
+    A job already in progress (a re-drive) just goes on."""
+    job.start()
+    pending = list(job.collect_events())
+    if not pending:
+        return True
+    effects = [_running_limit(job.ou, job.job_id, max_running), *job_event_effects(job, pending)]
+    try:
+        c.events.events.put(pending, effects=effects)
+    except TooManyRunning:
+        return False
+    return True
+
+
+def waiting_jobs_with_a_free_slot(c: Container, max_running: int) -> list[tuple[str, str]]:
+    """Queued jobs, oldest first, that fit in their OU's free running slots."""
+    with c.pool.connection() as conn:
+        rows = conn.execute(
+            "WITH running AS (SELECT ou, count(*) AS n FROM import_jobs"
+            "  WHERE status = 'in_progress' GROUP BY ou),"
+            " waiting AS (SELECT job_id, ou, row_number() OVER"
+            "  (PARTITION BY ou ORDER BY created_at, job_id) AS rn"
+            "  FROM import_jobs WHERE status = 'queued')"
+            " SELECT w.job_id, w.ou FROM waiting w LEFT JOIN running r ON r.ou = w.ou"
+            " WHERE w.rn <= %s - COALESCE(r.n, 0)",
+            (max_running,),
+        ).fetchall()
+    return [(r["job_id"], r["ou"]) for r in rows]
+
+
 def cancel_job(c: Container, ou: str, job_id: str) -> None:
     """Cancel a queued or running job of ``ou``; idempotent. Rows without an outcome yet are
     never applied: lead workers check the job's status inside their transaction."""
@@ -234,6 +287,39 @@ def cancel_job(c: Container, ou: str, job_id: str) -> None:
         )
     if job.cancel():
         save_job(c, job)
+
+
+def undo_job(c: Container, ou: str, job_id: str) -> dict[str, Any]:
+    """Start undoing a completed or cancelled job of ``ou``; the importer does the work
+    (consumers/undo.py). Asking again while it is ``undoing`` only sends the request again (so
+    a retry resumes an undo whose request was lost); an ``undone`` job is a Conflict."""
+    for _ in range(3):
+        job = get_job_aggregate(c, job_id)
+        if job is None or job.ou != ou:
+            raise NotFound(
+                f"Import job {job_id!r} does not exist. List your jobs with GET /leads/import/jobs."
+            )
+        try:
+            if job.request_undo():
+                save_job(c, job)
+            break
+        except IntegrityError:
+            continue  # the job changed meanwhile (a concurrent request): decide again
+    else:
+        raise Conflict(f"Import job {job_id!r} changed while the undo was requested; try again.")
+    request_undo(c, job_id, ou)
+    return {"job_id": job_id, "status": "undoing"}
+
+
+def request_undo(c: Container, job_id: str, ou: str) -> None:
+    """Ask an importer to undo a job. If this request is lost, the stall sweep asks again."""
+    request = {"job_id": job_id, "ou": ou, "action": "undo"}
+    try:
+        c.producer.send(TOPIC_JOBS, key=job_id.encode(), value=orjson.dumps(request)).get(
+            timeout=10
+        )
+    except Exception:
+        log.exception("could not publish the undo request for %s; the sweep will retry", job_id)
 
 
 def get_job_aggregate(c: Container, job_id: str) -> ImportJob | None:

@@ -46,6 +46,8 @@ class Settings:
     lead_workers: int = 2
     # A job whose row outcomes have not advanced for this long is re-driven from its file.
     stall_timeout_s: float = 60.0
+    # Jobs of one OU that run at once; more wait as "queued".
+    max_running_jobs_per_ou: int = 3
     preview_ttl_s: int = 3600
 
     @classmethod
@@ -59,4 +61,5 @@ class Settings:
             partitions=_int("LEADIMPORT_PARTITIONS", 6),
             lead_workers=_int("LEADIMPORT_LEAD_WORKERS", 2),
             stall_timeout_s=_float("LEADIMPORT_STALL_TIMEOUT_S", 60.0),
+            max_running_jobs_per_ou=_int("LEADIMPORT_MAX_RUNNING_JOBS_PER_OU", 3),
         )

@@ -178,26 +178,7 @@ class EmbeddedPostgres:
                 if done.returncode != 0:
                     raise RuntimeError(f"initdb failed: {done.stderr or done.stdout}")
             self.port = free_port()
-            options = (
-                f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
-                " -c max_connections=200 -c shared_buffers=128MB"
-            )
-            done = self._run(
-                "pg_ctl",
-                "start",
-                "-w",
-                "-t",
-                "60",
-                "-D",
-                str(self.pgdata),
-                "-l",
-                str(self.pgdata / "server.log"),
-                "-o",
-                options,
-            )
-            if done.returncode != 0:
-                tail = (self.pgdata / "server.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"PostgreSQL did not start: {done.stderr}\n{tail}")
+            self._start_server()
             self.started_here = True
             return self.url
 
@@ -208,13 +189,17 @@ class EmbeddedPostgres:
 
     def restart(self) -> None:
         """Stop and start on the same port (fault-injection tests use this)."""
-        assert self.port is not None
         self._run("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.pgdata))
+        self._start_server()
+
+    def _start_server(self) -> None:
+        assert self.port is not None
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
             " -c max_connections=200 -c shared_buffers=128MB"
         )
-        self._run(
+        log = self.pgdata / "server.log"
+        done = self._run(
             "pg_ctl",
             "start",
             "-w",
@@ -223,10 +208,13 @@ class EmbeddedPostgres:
             "-D",
             str(self.pgdata),
             "-l",
-            str(self.pgdata / "server.log"),
+            str(log),
             "-o",
             options,
         )
+        if done.returncode != 0:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"PostgreSQL did not start: {done.stderr}\n{tail}")
 
 
 class EmbeddedKafka:

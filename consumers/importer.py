@@ -16,7 +16,14 @@ import orjson
 from consumers import undo
 from domain import csvfile
 from domain.import_job import TERMINAL, ImportJob
-from domain.rows import RowMapping, map_row, partition_key
+from domain.rows import (
+    MAX_ROW_EVENT_BYTES,
+    RowEvent,
+    RowMapping,
+    map_row,
+    partition_key,
+    too_large,
+)
 from runtime import services
 from runtime.bootstrap import Container
 from runtime.kafka import make_consumer
@@ -37,7 +44,8 @@ CANCEL_CHECK_EVERY = 5000  # rows between two looks at the job's status while pu
 def _cancelled(c: Container, job_id: str) -> bool:
     with c.pool.connection() as conn:
         r = conn.execute("SELECT status FROM import_jobs WHERE job_id = %s", (job_id,)).fetchone()
-    return r is not None and r["status"] == "cancelled"
+    # An undo starts only after a cancel, so a job being undone stops publishing too.
+    return r is not None and r["status"] in ("cancelled", "undoing", "undone")
 
 
 def publish_rows(c: Container, job: ImportJob, max_running: int) -> int | None:
@@ -76,8 +84,12 @@ def publish_rows(c: Container, job: ImportJob, max_running: int) -> int | None:
             return total
         if row in applied:
             continue
-        event = map_row(job.ou, job.job_id, row, cells, mapping)
-        send(TOPIC_ROWS, key=partition_key(event), value=event.model_dump_json().encode())
+        event: RowEvent = map_row(job.ou, job.job_id, row, cells, mapping)
+        value = event.model_dump_json().encode()
+        if len(value) > MAX_ROW_EVENT_BYTES:
+            event = too_large(event, cells[mapping.primary_index])
+            value = event.model_dump_json().encode()
+        send(TOPIC_ROWS, key=partition_key(event), value=value)
     producer.flush(timeout=60)
     job.record_rows_published(total)
     services.save_job(c, job)

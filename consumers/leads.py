@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import IntegrityError, OperationalError
+from eventsourcing.persistence import DataError, IntegrityError, OperationalError
 from psycopg import Cursor
 
 from domain.lead import Lead
@@ -240,6 +240,11 @@ def apply_rows(c: Container, rows: list[RowImported | RowFailed]) -> list[str]:
             # A concurrent writer claimed an identifier, updated a lead or applied a row first.
             log.info("batch conflict (attempt %d): %s", attempt, e)
             continue
+        except (DataError, psycopg.DataError) as e:
+            # A value the database refuses (e.g. a character it cannot store): no retry will
+            # help; find the row row by row and fail just that one.
+            log.warning("batch refused by the database: %s", e)
+            break
     if len(unique) > 1:
         # Keep going row by row so one bad row cannot block the others.
         touched: set[str] = set()
@@ -247,7 +252,7 @@ def apply_rows(c: Container, rows: list[RowImported | RowFailed]) -> list[str]:
             touched.update(apply_rows(c, [r]))
         return sorted(touched)
     r = unique[0]
-    log.error("row %s:%d failed after %d attempts", r.job_id, r.row, CONFLICT_RETRIES)
+    log.error("row %s:%d could not be stored: recorded as a database error", r.job_id, r.row)
     failed = RowFailed(
         event_id=r.event_id, ou=r.ou, job_id=r.job_id, row=r.row, error=DATABASE_ERROR, value=""
     )

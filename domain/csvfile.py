@@ -7,7 +7,8 @@ Behaviour other modules rely on:
 * Encoding: a UTF-8 BOM gives ``utf-8-sig``, a UTF-16 BOM gives ``utf-16``; otherwise strict
   UTF-8 is tried (reported as ``utf-8-sig``, which also decodes BOM-less UTF-8), then strict
   ``cp1252``. Nothing is decoded with ``errors="replace"``: a file that cannot be decoded
-  exactly is rejected rather than imported with corrupted names.
+  exactly is rejected rather than imported with corrupted names. NUL (U+0000) is refused in
+  every encoding, also in UTF-16 where NUL *bytes* are normal (`NotCsv`).
 * Delimiter: one of ``,`` ``;`` tab ``|``, chosen from the first records (`_detect_delimiter`).
 * Line endings: CRLF, LF and CR-only (old Mac exports) all work, also mixed in one file.
 * Header: the first non-blank record. Names are stripped of surrounding whitespace and must
@@ -130,6 +131,11 @@ def inspect(data: bytes) -> CsvPreview:
         )
     _reject_binary(data)
     text, encoding = _decode(data)
+    if "\x00" in text:
+        # Only UTF-16 text gets here with U+0000 (NUL bytes in anything else were refused
+        # above). No spreadsheet writes it, and PostgreSQL text / jsonb cannot store it: a
+        # header or cell holding one would fail the preview or every worker reading the row.
+        raise _not_csv("it contains binary data (NUL characters)")
     if not text or text.isspace():
         raise InvalidCsv(
             "The file is empty. Export your contacts with a header row and at least one "
@@ -255,6 +261,8 @@ def _reader(text: str, delimiter: str, *, strict: bool) -> Iterator[list[str]]:
 def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """Yield ``(row_number, cells)`` of the non-blank records; csv errors become `InvalidCsv`."""
     row_number = 0
+    # A DOS end-of-file marker is not data.
+    text = text.removesuffix("\x1a")
     try:
         for row in _reader(text, delimiter, strict=True):
             row_number += 1

@@ -132,6 +132,24 @@ def map_row(ou: str, job_id: str, row: int, cells: list[str], mapping: RowMappin
     )
 
 
+ROW_TOO_LARGE = "Row too large"
+# A row event must fit in one Kafka message (the producer's limit is 4 MiB); the rest of the
+# budget is for the envelope. A CRM field of megabytes is a mistake in the file, not data.
+MAX_ROW_EVENT_BYTES = 4 * 1024 * 1024 - 64 * 1024
+
+
+def too_large(event: RowEvent, primary_cell: str) -> RowFailed:
+    """The failure that replaces a row event over ``MAX_ROW_EVENT_BYTES``."""
+    return RowFailed(
+        event_id=event.event_id,
+        ou=event.ou,
+        job_id=event.job_id,
+        row=event.row,
+        error=ROW_TOO_LARGE,
+        value=primary_cell[:200],
+    )
+
+
 def partition_key(event: RowEvent) -> bytes:
     """Every row of one lead (same OU and primary identifier) lands on one partition, in order."""
     if isinstance(event, RowImported):

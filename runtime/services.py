@@ -327,7 +327,9 @@ def get_job_aggregate(c: Container, job_id: str) -> ImportJob | None:
         agg: Any = c.events.repository.get(job_uuid(job_id))
     except (AggregateNotFoundError, ValueError):
         return None
-    return agg if isinstance(agg, ImportJob) else None
+    # Only the exact public id names the job (the read model is keyed by it too): another
+    # spelling of the same UUID is not found, rather than half found.
+    return agg if isinstance(agg, ImportJob) and agg.job_id == job_id else None
 
 
 def complete_jobs(c: Container, job_ids: list[str] | None) -> list[str]:

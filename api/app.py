@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -17,13 +18,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api import errors
+from api import errors, openapi
 from api.schemas import StartImport
 from domain import csvfile
 from domain.errors import DomainError, FileTooLarge, InvalidRequest, NotCsv, NotFound, Unauthorized
 from domain.identifiers import KINDS, IdentifierError, normalize
 from projections import jobs as jobs_view
 from projections import leads as leads_view
+from projections import replay
 from runtime import db, kafka, services
 from runtime.bootstrap import Container
 from runtime.tokens import ou_for_token
@@ -56,7 +58,14 @@ class JSON(JSONResponse):
     """JSON with timestamps as ISO 8601 UTC with ``Z``."""
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS)
+        return orjson.dumps(content, default=_utc, option=orjson.OPT_PASSTHROUGH_DATETIME)
+
+
+def _utc(value: Any) -> str:
+    """Timestamps in UTC whatever the database session's time zone."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def container(request: Request) -> Container:
@@ -139,7 +148,8 @@ async def preview(request: Request) -> Response:
         data = await upload.read()
     finally:
         await form.close()
-    name = (upload.filename or "upload.csv").replace("\\", "/").rsplit("/", 1)[-1] or "upload.csv"
+    filename = (upload.filename or "").replace("\x00", "")  # PostgreSQL text cannot hold NUL
+    name = (filename or "upload.csv").replace("\\", "/").rsplit("/", 1)[-1] or "upload.csv"
     if len(data) > csvfile.MAX_FILE_BYTES:
         raise FileTooLarge("The file is over the 10 MB limit. Split it into smaller files.")
     if name.lower().endswith(BINARY_EXTENSIONS):
@@ -170,7 +180,8 @@ def _positive_int(request: Request, name: str, default: int, maximum: int | None
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
+    digits = raw.isascii() and raw.isdigit() and len(raw) <= 12  # int() of "²" or 5000 digits fails
+    if not digits or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
         bound = f" and at most {maximum}" if maximum else ""
         raise InvalidRequest(
             f"Query parameter {name!r} must be a whole number of at least 1{bound}."
@@ -205,7 +216,7 @@ async def get_job(request: Request) -> Response:
         with container(request).pool.connection() as conn:
             return jobs_view.get_job(conn.cursor(), ou, job_id)
 
-    job = await run_in_threadpool(query)
+    job = None if "\x00" in job_id else await run_in_threadpool(query)  # NUL: never an id
     if job is None:
         raise _job_not_found(job_id)
     return JSON(job)
@@ -226,6 +237,14 @@ async def cancel_job(request: Request) -> Response:
     if job is None:
         raise _job_not_found(job_id)
     return JSON(job)
+
+
+async def undo_job(request: Request) -> Response:
+    """Undo a completed or cancelled job: 202, the compensation runs in the importer."""
+    ou = await authenticate(request)
+    job_id = request.path_params["job_id"]
+    result = await run_in_threadpool(services.undo_job, container(request), ou, job_id)
+    return JSON(result, status_code=202)
 
 
 async def find_leads(request: Request) -> Response:
@@ -268,6 +287,22 @@ async def get_lead(request: Request) -> Response:
     return JSON(lead)
 
 
+async def lead_history(request: Request) -> Response:
+    """The lead's events in order with what each changed (projections/replay.py, audit)."""
+    ou = await authenticate(request)
+    raw = request.path_params["lead_id"]
+    try:
+        lead_id = UUID(raw)
+    except ValueError:
+        raise NotFound(f"Lead {raw!r} does not exist.") from None
+    history = await run_in_threadpool(
+        replay.lead_history_of, container(request).events, ou, lead_id
+    )
+    if history is None:
+        raise NotFound(f"Lead {raw!r} does not exist.")
+    return JSON({"lead_id": str(lead_id), "events": history})
+
+
 async def healthz(request: Request) -> Response:
     return JSON({"status": "ok"})
 
@@ -290,13 +325,16 @@ async def readyz(request: Request) -> Response:
 routes = [
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
+    Route("/openapi.json", openapi.serve, methods=["GET"]),
     Route("/leads/import/preview", preview, methods=["POST"]),
     Route("/leads/import/start", start, methods=["POST"]),
     Route("/leads/import/jobs", list_jobs, methods=["GET"]),
     Route("/leads/import/jobs/{job_id}", get_job, methods=["GET"]),
     Route("/leads/import/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
+    Route("/leads/import/jobs/{job_id}/undo", undo_job, methods=["POST"]),
     Route("/leads", find_leads, methods=["GET"]),
     Route("/leads/{lead_id}", get_lead, methods=["GET"]),
+    Route("/leads/{lead_id}/history", lead_history, methods=["GET"]),
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
@@ -33,9 +34,13 @@ STATUS = {
 }
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    extra = dict(headers or {})
+    if status == 401:
+        extra["WWW-Authenticate"] = "Bearer"
+    return JSONResponse({"error": {"code": code, "message": message}}, status, headers=extra)
 
 
 async def domain_error(request: Request, exc: Exception) -> Response:
@@ -66,6 +71,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
         exc.status_code,
         codes.get(exc.status_code, "http_error"),
         messages.get(exc.status_code, str(exc.detail)),
+        exc.headers,  # e.g. ``Allow`` of a 405 (RFC 9110 requires it)
     )
 
 

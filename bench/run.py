@@ -154,7 +154,7 @@ def run_import(api: str, token: str, data: bytes, name: str) -> tuple[float, flo
         _, detail = http("GET", f"{api}/leads/import/jobs/{job['job_id']}", token)
         if detail["status"] in ("completed", "failed", "cancelled"):
             break
-        time.sleep(0.05)
+        time.sleep(0.2)  # a progress bar polls about this often
     elapsed = time.perf_counter() - t1
     done = detail["created_count"] + detail["updated_count"] + detail["failed_count"]
     assert detail["status"] == "completed" and done == detail["total_rows"], detail

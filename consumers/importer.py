@@ -12,6 +12,9 @@ import threading
 from typing import Any
 
 import orjson
+import psycopg
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import OperationalError as StoreOperationalError
 
 from consumers import undo
 from domain import csvfile
@@ -44,7 +47,7 @@ CANCEL_CHECK_EVERY = 5000  # rows between two looks at the job's status while pu
 def _cancelled(c: Container, job_id: str) -> bool:
     with c.pool.connection() as conn:
         r = conn.execute("SELECT status FROM import_jobs WHERE job_id = %s", (job_id,)).fetchone()
-    # An undo starts only after a cancel, so a job being undone stops publishing too.
+    # A running job can only be undone once cancelled; stop publishing for those states too.
     return r is not None and r["status"] in ("cancelled", "undoing", "undone")
 
 
@@ -91,8 +94,7 @@ def publish_rows(c: Container, job: ImportJob, max_running: int) -> int | None:
             value = event.model_dump_json().encode()
         send(TOPIC_ROWS, key=partition_key(event), value=value)
     producer.flush(timeout=60)
-    job.record_rows_published(total)
-    services.save_job(c, job)
+    services.change_job(c, job.job_id, lambda j: j.record_rows_published(total))
     return total
 
 
@@ -102,7 +104,7 @@ def handle_job_requests(c: Container, records: list[Any], max_running: int = 3) 
         request = orjson.loads(record.value)
         job_id = request["job_id"]
         if request.get("action") == "undo":
-            undo.handle_undo_request(c, job_id)  # idempotent: a repeated request is a no-op
+            undo.handle_undo_request(c, job_id)  # idempotent: compensated leads are skipped
             continue
         if job_id in seen:
             continue
@@ -112,7 +114,13 @@ def handle_job_requests(c: Container, records: list[Any], max_running: int = 3) 
             continue
         if job.rows_published is not None and not request.get("redrive"):
             continue  # a duplicate request for a job already published (only re-drives repeat)
-        total = publish_rows(c, job, max_running)
+        try:
+            total = publish_rows(c, job, max_running)
+        except IntegrityError:
+            # The job changed while it was being started (cancelled, or started by another
+            # importer): whoever changed it owns what happens next.
+            log.info("job %s changed while it was being started; request skipped", job_id)
+            continue
         if total is None:
             continue
         log.info("job %s: %d rows in file, rows published", job_id, total)
@@ -143,13 +151,43 @@ def sweep(c: Container, stall_timeout_s: float, max_running: int = 3) -> None:
         services.request_job(c, r["job_id"], r["ou"], redrive=True)
 
 
+# The database is away (a restart, the network): psycopg's errors and the event store's.
+DB_UNAVAILABLE = (psycopg.OperationalError, StoreOperationalError)
+
+
+def handle_job_requests_retrying(
+    c: Container, records: list[Any], max_running: int, stop: threading.Event
+) -> None:
+    """``handle_job_requests`` until the database answers: every step is idempotent (rows that
+    have an outcome are not published again, a duplicate row is skipped by the lead workers)."""
+    delay = 0.2
+    while True:
+        try:
+            handle_job_requests(c, records, max_running)
+            return
+        except DB_UNAVAILABLE as e:
+            if stop.is_set():
+                raise
+            log.warning("database unavailable, retrying in %.1f s: %s", delay, e)
+            stop.wait(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def sweep_when_possible(c: Container, stall_timeout_s: float, max_running: int) -> None:
+    """The sweep, skipped while the database is away: the next idle round runs it again."""
+    try:
+        sweep(c, stall_timeout_s, max_running)
+    except DB_UNAVAILABLE as e:
+        log.warning("sweep skipped, database unavailable: %s", e)
+
+
 def run(c: Container, stop: threading.Event, stall_timeout_s: float, max_running: int = 3) -> None:
     from consumers import loop
 
     consumer = make_consumer(c.kafka_bootstrap, GROUP, [TOPIC_JOBS], max_poll_records=50)
     loop.run(
         consumer,
-        lambda records: handle_job_requests(c, records, max_running),
+        lambda records: handle_job_requests_retrying(c, records, max_running, stop),
         stop,
-        idle=lambda: sweep(c, stall_timeout_s, max_running),
+        idle=lambda: sweep_when_possible(c, stall_timeout_s, max_running),
     )

@@ -106,8 +106,12 @@ class Plan:
         if self.warnings:
             out.append(_insert_warnings(self.warnings))
         out.append(counters_effect({j: (c[0], c[1], c[2]) for j, c in self.counters.items()}))
-        if self.leads:
-            out.append(upsert_leads_effect(list(self.leads.values())))
+        # Only leads that get new events: their version is claimed in this transaction, so the
+        # read model cannot go back to an older state. A lead a row left unchanged may be a
+        # stale copy (another worker or an undo changed it meanwhile): it is not written.
+        changed = [lead for lead in self.leads.values() if lead.pending_events]
+        if changed:
+            out.append(upsert_leads_effect(changed))
         return out
 
 
@@ -265,19 +269,22 @@ def apply_rows(c: Container, rows: list[RowImported | RowFailed]) -> list[str]:
 def handle_records(c: Container, records: list[Any], stop: threading.Event) -> None:
     rows = [parse(r.value) for r in records]
     delay = 0.2
+    jobs: list[str] | None = None
     while True:
         try:
-            jobs = apply_rows(c, rows)
+            if jobs is None:
+                jobs = apply_rows(c, rows)
+            if jobs:
+                services.complete_jobs(c, jobs)
             break
         except (OperationalError, psycopg.OperationalError) as e:
-            # The database is away (restart, network): wait for it, never skip the batch.
+            # The database is away (restart, network): wait for it, never skip the batch. Once
+            # the batch is applied only the completion check is retried.
             if stop.is_set():
                 raise
             log.warning("database unavailable, retrying in %.1f s: %s", delay, e)
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
-    if jobs:
-        services.complete_jobs(c, jobs)
 
 
 def run(c: Container, stop: threading.Event) -> None:

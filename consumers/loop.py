@@ -51,6 +51,7 @@ def run(
     records instead of a handful.
     """
     last_idle = 0.0
+    consumed: dict[TopicPartition, int] = {}  # offset after the last record handled, per partition
     try:
         while not stop.is_set():
             polled = consumer.poll(timeout_ms=poll_ms)
@@ -62,12 +63,14 @@ def run(
                 offsets: dict[TopicPartition, OffsetAndMetadata] = {}
                 for tp, batch in polled.items():
                     offsets[tp] = OffsetAndMetadata(batch[-1].offset + 1, "", -1)
+                    consumed[tp] = batch[-1].offset + 1
                 try:
                     consumer.commit(offsets)
                 except (CommitFailedError, RebalanceInProgressError) as e:
                     # The partitions moved; their new owner will see these records again, which
                     # is harmless (idempotent effects).
                     log.warning("offset commit skipped during a rebalance: %s", e)
+            _rewind_lost_logs(consumer, consumed)
             now = time.monotonic()
             if idle is not None and now - last_idle >= idle_every_s:
                 last_idle = now
@@ -77,6 +80,35 @@ def run(
         raise
     finally:
         consumer.close(autocommit=False)
+
+
+def _rewind_lost_logs(consumer: KafkaConsumer, consumed: dict[TopicPartition, int]) -> None:
+    """Start a partition over when its log now ends below what this consumer already handled.
+
+    A log never shrinks unless the broker lost it: truncated, or deleted and re-created (a
+    memory-storage broker after a restart comes back empty and clients re-create the topics).
+    Apache Kafka answers a fetch beyond the log end with OFFSET_OUT_OF_RANGE and the client
+    resets the position (``auto_offset_reset``); Tansu answers with no records and the consumer
+    would wait at its old position, silently skipping every record the new log gets below it.
+    The high watermark of the fetch responses shows it: read the new log from its beginning
+    (effects are idempotent, so records handled before are harmless).
+    """
+    assigned = consumer.assignment()
+    for tp, offset in list(consumed.items()):
+        if tp not in assigned:
+            del consumed[tp]  # revoked: its next owner starts from the committed offset
+            continue
+        highwater = consumer.highwater(tp)
+        if highwater is not None and highwater < offset:
+            log.warning(
+                "%s ends at offset %d, below the %d already handled: the broker lost its log;"
+                " reading it again from the beginning",
+                tp,
+                highwater,
+                offset,
+            )
+            consumer.seek_to_beginning(tp)
+            del consumed[tp]
 
 
 def _linger(

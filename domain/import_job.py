@@ -14,7 +14,13 @@ IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
 FAILED = "failed"
 CANCELLED = "cancelled"
-TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
+UNDOING = "undoing"
+UNDONE = "undone"
+# No row of the job is applied any more (lead workers only apply rows of queued/in_progress jobs).
+TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED, UNDOING, UNDONE})
+# An undo starts only when no row can arrive any more: completed, or cancelled (rows not yet
+# applied never are). A running job has to be cancelled first.
+UNDOABLE = frozenset({COMPLETED, CANCELLED})
 
 
 def job_uuid(job_id: str) -> UUID:
@@ -53,6 +59,20 @@ class ImportJob(Aggregate):
     class JobCancelled(Aggregate.Event):
         pass
 
+    class JobUndoRequested(Aggregate.Event):
+        """The undo of the whole job began; the importer appends the compensating lead events
+        in the background. Read model: ``import_jobs.status`` becomes ``undoing``."""
+
+    class JobUndone(Aggregate.Event):
+        """Every lead the job touched was compensated or kept (see domain/undo.py).
+
+        ``report``: counts of what was undone and the list of what was not, with reasons
+        (``UndoReport.as_dict``). Read model: ``import_jobs.status`` becomes ``undone`` and
+        ``import_jobs.undo_report`` holds ``report``.
+        """
+
+        report: dict[str, Any]
+
     @event(JobQueued)
     def __init__(
         self,
@@ -77,6 +97,7 @@ class ImportJob(Aggregate):
         self.default_country = default_country
         self.status = QUEUED
         self.rows_published: int | None = None
+        self.undo_report: dict[str, Any] | None = None
 
     @property
     def job_id(self) -> str:
@@ -129,6 +150,40 @@ class ImportJob(Aggregate):
     @event(JobFailed)
     def _failed(self, reason: str) -> None:
         self.status = FAILED
+
+    def request_undo(self) -> bool:
+        """Start undoing the job; True when this call started it (False: already undoing, so a
+        repeated request only asks the importer again)."""
+        if self.status == UNDOING:
+            return False
+        if self.status == UNDONE:
+            raise Conflict(
+                f"Job {self.job_id} is already undone; what could not be undone is listed in "
+                "its undo_report (GET /leads/import/jobs/{jobId})."
+            )
+        if self.status not in UNDOABLE:
+            hint = (
+                "Cancel it first (POST /leads/import/jobs/{jobId}/cancel), then undo it."
+                if self.status in (QUEUED, IN_PROGRESS)
+                else "Only completed or cancelled jobs can be undone."
+            )
+            raise Conflict(f"Job {self.job_id} is {self.status}. {hint}")
+        self._undo_requested()
+        return True
+
+    @event(JobUndoRequested)
+    def _undo_requested(self) -> None:
+        self.status = UNDOING
+
+    def finish_undo(self, report: dict[str, Any]) -> None:
+        if self.status != UNDOING:
+            raise Conflict(f"Job {self.job_id} is {self.status}, not being undone.")
+        self._undone(report)
+
+    @event(JobUndone)
+    def _undone(self, report: dict[str, Any]) -> None:
+        self.status = UNDONE
+        self.undo_report = report
 
     def alias_mappings_kinds(self) -> dict[str, Any]:
         """``{column: identifier kind}`` from ``{column: "_alias_<kind>"}``."""

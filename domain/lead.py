@@ -1,7 +1,7 @@
 """The Lead aggregate: a person identified by one or more identifiers, with a profile.
 
 Every event carries its provenance (job id and spreadsheet row) so an audit can say which file
-row changed what.
+row changed what; the compensating events of an undo carry the undone job's id instead.
 """
 
 from __future__ import annotations
@@ -12,16 +12,26 @@ from eventsourcing.domain import Aggregate, event
 
 
 class Lead(Aggregate):
-    """A lead of one OU. Identifiers are only ever added; profile fields only ever overwritten
-    by non-empty values."""
+    """A lead of one OU. Imports only add identifiers and only overwrite profile fields with
+    non-empty values; only the undo of an import takes its changes back."""
 
     class LeadCreated(Aggregate.Created):
+        """Version 2 added ``source``: how the lead came in (``"csv"``: a row of an import
+        file, which every version 1 event was; see ``upcast_v1_v2``)."""
+
+        class_version = 2
+
         ou: str
         primary: dict[str, str]
         fields: dict[str, str]
         aliases: list[dict[str, str]]
         job_id: str
         row: int
+        source: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["source"] = "csv"
 
     class LeadProfileUpdated(Aggregate.Event):
         changed: dict[str, str]
@@ -33,6 +43,44 @@ class Lead(Aggregate):
         job_id: str
         row: int
 
+    # Compensating events, appended by the undo of a whole import (domain/undo.py). They never
+    # erase history: ``job_id`` is the job being undone and ``undo`` is always True, so an audit
+    # and the relay's envelope show which import was taken back. They carry no row: they stand
+    # for the job as a whole.
+
+    class LeadProfileReverted(Aggregate.Event):
+        """Profile fields went back to their values before ``job_id``.
+
+        Read models: each ``fields[name]`` is set to its value, or removed when the value is
+        None (the field did not exist before the job). Identifiers do not change.
+        """
+
+        fields: dict[str, str | None]
+        job_id: str
+        undo: bool
+
+    class LeadAliasRemoved(Aggregate.Event):
+        """An alias that ``job_id`` had added was taken off the lead.
+
+        Read models: ``alias`` leaves the lead's identifiers (a kind with no value left
+        disappears) and its ``lead_identifiers`` row is deleted: the identifier is free again.
+        """
+
+        alias: dict[str, str]
+        job_id: str
+        undo: bool
+
+    class LeadDeleted(Aggregate.Event):
+        """The lead, created by ``job_id``, was removed by the undo of that job.
+
+        Read models: the lead has no ``leads_view`` row any more and every ``lead_identifiers``
+        row of it is deleted (its identifiers are released: a new import creates a new lead).
+        The aggregate keeps its history; nothing writes to it again.
+        """
+
+        job_id: str
+        undo: bool
+
     @event(LeadCreated)
     def __init__(
         self,
@@ -42,10 +90,13 @@ class Lead(Aggregate):
         aliases: list[dict[str, str]],
         job_id: str,
         row: int,
+        source: str = "csv",
     ) -> None:
         self.ou = ou
+        self.source = source
         self.identifiers: dict[str, list[str]] = {}
         self.fields: dict[str, str] = dict(fields)
+        self.deleted = False
         self._add(primary)
         for alias in aliases:
             self._add(alias)
@@ -57,6 +108,39 @@ class Lead(Aggregate):
     @event(LeadAliasAdded)
     def add_alias(self, alias: dict[str, str], job_id: str, row: int) -> None:
         self._add(alias)
+
+    def revert_profile(self, fields: dict[str, str | None], undo_of_job: str) -> None:
+        """Put ``fields`` back as they were before ``undo_of_job`` (None: remove the field)."""
+        self._reverted(fields=fields, job_id=undo_of_job, undo=True)
+
+    @event(LeadProfileReverted)
+    def _reverted(self, fields: dict[str, str | None], job_id: str, undo: bool) -> None:
+        for name, value in fields.items():
+            if value is None:
+                self.fields.pop(name, None)
+            else:
+                self.fields[name] = value
+
+    def remove_alias(self, alias: dict[str, str], undo_of_job: str) -> None:
+        """Take off an alias ``undo_of_job`` added."""
+        self._alias_removed(alias=alias, job_id=undo_of_job, undo=True)
+
+    @event(LeadAliasRemoved)
+    def _alias_removed(self, alias: dict[str, str], job_id: str, undo: bool) -> None:
+        values = self.identifiers.get(alias["kind"], [])
+        if alias["value"] in values:
+            values.remove(alias["value"])
+        if not values:
+            self.identifiers.pop(alias["kind"], None)
+
+    def delete(self, undo_of_job: str) -> None:
+        """Remove the lead ``undo_of_job`` created."""
+        self._deleted(job_id=undo_of_job, undo=True)
+
+    @event(LeadDeleted)
+    def _deleted(self, job_id: str, undo: bool) -> None:
+        self.deleted = True
+        self.identifiers = {}
 
     def _add(self, identifier: dict[str, str]) -> None:
         values = self.identifiers.setdefault(identifier["kind"], [])

@@ -20,6 +20,8 @@ _STATUS_OF = {
     "JobCompleted": "completed",
     "JobFailed": "failed",
     "JobCancelled": "cancelled",
+    "JobUndoRequested": "undoing",
+    "JobUndone": "undone",
 }
 
 
@@ -61,6 +63,23 @@ def job_event_effects(job: ImportJob, events: list[Any]) -> list[Any]:
                     "UPDATE import_jobs SET status = 'failed', completed_at = %s,"
                     " failure_reason = %s WHERE job_id = %s",
                     (at, e.reason, job.job_id),
+                )
+            )
+        elif kind == "JobUndoRequested":
+            # last_progress_at: the undo's progress clock (the importer's sweep re-asks for an
+            # undo that stopped moving, e.g. its request was lost).
+            effects.append(
+                _sql(
+                    "UPDATE import_jobs SET status = 'undoing', last_progress_at = %s"
+                    " WHERE job_id = %s",
+                    (at, job.job_id),
+                )
+            )
+        elif kind == "JobUndone":
+            effects.append(
+                _sql(
+                    "UPDATE import_jobs SET status = 'undone', undo_report = %s WHERE job_id = %s",
+                    (orjson.dumps(e.report).decode(), job.job_id),
                 )
             )
     return effects
@@ -154,7 +173,7 @@ def list_jobs(
 def get_job(curs: Cursor[Any], ou: str, job_id: str) -> dict[str, Any] | None:
     curs.execute(
         f"SELECT {_ITEM_COLUMNS}, primary_identifier, field_mappings, alias_mappings,"
-        " ignored_fields, default_country, failure_reason"
+        " ignored_fields, default_country, failure_reason, undo_report"
         " FROM import_jobs WHERE job_id = %s AND ou = %s",
         (job_id, ou),
     )

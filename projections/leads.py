@@ -49,6 +49,32 @@ def insert_identifiers_effect(rows: list[tuple[str, str, str, UUID]]) -> Any:
     return effect
 
 
+def delete_leads_effect(lead_ids: list[UUID]) -> Any:
+    """``LeadDeleted``: the leads leave the read model and release every identifier they held."""
+
+    def effect(curs: Cursor[Any]) -> None:
+        curs.execute("DELETE FROM lead_identifiers WHERE lead_id = ANY(%b::uuid[])", (lead_ids,))
+        curs.execute("DELETE FROM leads_view WHERE lead_id = ANY(%b::uuid[])", (lead_ids,))
+
+    return effect
+
+
+def release_identifiers_effect(rows: list[tuple[str, str, str, UUID]]) -> Any:
+    """``LeadAliasRemoved``: free identifiers (ou, kind, value) held by the given leads."""
+    cols = [[r[i] for r in rows] for i in range(4)]
+
+    def effect(curs: Cursor[Any]) -> None:
+        curs.execute(
+            "DELETE FROM lead_identifiers i"
+            " USING unnest(%b::text[], %b::text[], %b::text[], %b::uuid[]) AS k(ou, kind, value,"
+            " lead_id) WHERE i.ou = k.ou AND i.kind = k.kind AND i.value = k.value"
+            " AND i.lead_id = k.lead_id",
+            tuple(cols),
+        )
+
+    return effect
+
+
 def owners(curs: Cursor[Any], keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], UUID]:
     """Which lead owns each (ou, kind, value)."""
     if not keys:

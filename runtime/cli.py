@@ -20,7 +20,7 @@ from runtime.settings import ALL_TOPICS, Settings
 
 log = logging.getLogger("leadimport")
 
-WORKERS = ("importer", "leads")
+WORKERS = ("importer", "leads", "relay")
 
 
 @dataclass
@@ -99,6 +99,7 @@ def cmd_up(settings: Settings) -> int:
         env = _child_env(s)
         exe = [sys.executable, "-m", "runtime.cli"]
         specs = [["api"], ["worker", "importer"]] + [["worker", "leads"]] * settings.lead_workers
+        specs.append(["worker", "relay"])  # one relay: it holds a lock, a second would only wait
         procs = [subprocess.Popen(exe + spec, env=env) for spec in specs]
         try:
             api_url = f"http://{settings.host}:{settings.port}"
@@ -167,7 +168,7 @@ def cmd_api(settings: Settings) -> int:
 
 
 def cmd_worker(settings: Settings, name: str) -> int:
-    from consumers import importer, leads, loop
+    from consumers import importer, leads, loop, relay
 
     stop = threading.Event()
     loop.stop_on_signals(stop)
@@ -181,7 +182,9 @@ def cmd_worker(settings: Settings, name: str) -> int:
         profiler.enable()
     try:
         if name == "importer":
-            importer.run(c, stop, settings.stall_timeout_s)
+            importer.run(c, stop, settings.stall_timeout_s, settings.max_running_jobs_per_ou)
+        elif name == "relay":
+            relay.run(c, stop, settings.partitions)
         else:
             leads.run(c, stop)
     finally:
@@ -220,6 +223,52 @@ def cmd_token_create(settings: Settings, ou: str) -> int:
     return 0
 
 
+def cmd_replay(settings: Settings) -> int:
+    """Rebuild every projection from the events alone and swap it in (projections/replay.py)."""
+    from projections.replay import replay
+    from runtime import db
+    from runtime.eventstore import open_event_store
+
+    with services(settings, need_kafka=False) as s:
+        db.migrate(s.database_url)
+        store = open_event_store(s.database_url, pool_size=2)
+        try:
+            r = replay(store, s.database_url)
+        finally:
+            store.close()
+    print(
+        f"replayed {r.events} events up to notification {r.position} in {r.seconds:.2f} s"
+        f" (swap {r.swap_seconds:.3f} s, {r.applied_during_swap} events applied under its locks)"
+    )
+    return 0
+
+
+def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the history of the lead holding an identifier as JSON (projections/replay.py)."""
+    import orjson
+
+    from domain.errors import DomainError
+    from domain.identifiers import KINDS, IdentifierError
+    from projections.replay import audit
+    from runtime import db
+    from runtime.eventstore import open_event_store
+
+    kind, raw = next((k, getattr(args, k)) for k in KINDS if getattr(args, k) is not None)
+    with services(settings, need_kafka=False) as s:
+        store = open_event_store(s.database_url, pool_size=1)
+        try:
+            with db.connect(s.database_url) as conn:
+                result = audit(store, conn, args.ou, kind, raw, args.default_country)
+        except (DomainError, IdentifierError) as e:
+            print(f"{kind} {raw!r}: {e.message}", file=sys.stderr)
+            return 1
+        finally:
+            store.close()
+    options = orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS | orjson.OPT_INDENT_2
+    print(orjson.dumps(result, option=options).decode())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO"),
@@ -238,6 +287,13 @@ def main(argv: list[str] | None = None) -> int:
     token_sub = token.add_subparsers(dest="token_command", required=True)
     create = token_sub.add_parser("create", help="create a token bound to an OU")
     create.add_argument("--ou", required=True)
+    sub.add_parser("replay", help="rebuild every projection from the events, then swap it in")
+    audit = sub.add_parser("audit", help="print the history of the lead holding an identifier")
+    identifier = audit.add_mutually_exclusive_group(required=True)
+    for kind in ("email", "phone", "cookie", "external-id", "social"):
+        identifier.add_argument(f"--{kind}", help=f"the lead's {kind.replace('-', ' ')}")
+    audit.add_argument("--ou", default="default", help="the lead's OU (default: default)")
+    audit.add_argument("--default-country", default="US", help="for a phone without +country")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
@@ -249,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_worker(settings, args.name)
     if args.command == "services":
         return cmd_services(settings)
+    if args.command == "replay":
+        return cmd_replay(settings)
+    if args.command == "audit":
+        return cmd_audit(settings, args)
     return cmd_token_create(settings, args.ou)
 
 

@@ -48,6 +48,9 @@ CREATE TABLE IF NOT EXISTS import_jobs (
 CREATE INDEX IF NOT EXISTS import_jobs_ou_created_idx ON import_jobs (ou, created_at DESC, job_id);
 CREATE INDEX IF NOT EXISTS import_jobs_open_idx ON import_jobs (status)
     WHERE status IN ('queued', 'in_progress');
+-- The report of JobUndone (what an undo did and could not do); null until the job is undone.
+-- Added after the first release: ALTER keeps existing databases migrating.
+ALTER TABLE import_jobs ADD COLUMN IF NOT EXISTS undo_report jsonb;
 
 -- One row per applied CSV row: the idempotency key of the pipeline (job_id, row), written in the
 -- same transaction as the lead events it caused.
@@ -88,4 +91,11 @@ CREATE TABLE IF NOT EXISTS leads_view (
     fields       jsonb NOT NULL,
     created_at   timestamptz NOT NULL,
     updated_at   timestamptz NOT NULL
+);
+
+-- Outbox relay position: the last notification id of leadimport_events published to Kafka,
+-- updated only after the broker acknowledged everything up to it (consumers/relay.py).
+CREATE TABLE IF NOT EXISTS relay_position (
+    name             text PRIMARY KEY,
+    notification_id  bigint NOT NULL
 );

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -277,36 +278,37 @@ def waiting_jobs_with_a_free_slot(c: Container, max_running: int) -> list[tuple[
     return [(r["job_id"], r["ou"]) for r in rows]
 
 
+def change_job(
+    c: Container, job_id: str, command: Callable[[ImportJob], object], ou: str | None = None
+) -> ImportJob:
+    """Load a job, run ``command`` on it and save what it did; when another process changed
+    the job in between (a version conflict), load it again and decide again."""
+    for _ in range(5):
+        job = get_job_aggregate(c, job_id)
+        if job is None or (ou is not None and job.ou != ou):
+            raise NotFound(
+                f"Import job {job_id!r} does not exist. List your jobs with GET /leads/import/jobs."
+            )
+        command(job)
+        try:
+            save_job(c, job)
+            return job
+        except IntegrityError:
+            continue
+    raise Conflict(f"Import job {job_id!r} kept changing while it was being updated; try again.")
+
+
 def cancel_job(c: Container, ou: str, job_id: str) -> None:
     """Cancel a queued or running job of ``ou``; idempotent. Rows without an outcome yet are
     never applied: lead workers check the job's status inside their transaction."""
-    job = get_job_aggregate(c, job_id)
-    if job is None or job.ou != ou:
-        raise NotFound(
-            f"Import job {job_id!r} does not exist. List your jobs with GET /leads/import/jobs."
-        )
-    if job.cancel():
-        save_job(c, job)
+    change_job(c, job_id, ImportJob.cancel, ou)
 
 
 def undo_job(c: Container, ou: str, job_id: str) -> dict[str, Any]:
     """Start undoing a completed or cancelled job of ``ou``; the importer does the work
     (consumers/undo.py). Asking again while it is ``undoing`` only sends the request again (so
     a retry resumes an undo whose request was lost); an ``undone`` job is a Conflict."""
-    for _ in range(3):
-        job = get_job_aggregate(c, job_id)
-        if job is None or job.ou != ou:
-            raise NotFound(
-                f"Import job {job_id!r} does not exist. List your jobs with GET /leads/import/jobs."
-            )
-        try:
-            if job.request_undo():
-                save_job(c, job)
-            break
-        except IntegrityError:
-            continue  # the job changed meanwhile (a concurrent request): decide again
-    else:
-        raise Conflict(f"Import job {job_id!r} changed while the undo was requested; try again.")
+    change_job(c, job_id, ImportJob.request_undo, ou)
     request_undo(c, job_id, ou)
     return {"job_id": job_id, "status": "undoing"}
 

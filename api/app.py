@@ -202,41 +202,28 @@ async def list_jobs(request: Request) -> Response:
     return JSON({"jobs": items, "total": total, "page": page, "limit": limit})
 
 
-def _job_not_found(job_id: str) -> NotFound:
-    return NotFound(
-        f"Import job {job_id!r} does not exist. List your jobs with GET /leads/import/jobs."
-    )
+def _job_detail(request: Request, ou: str, job_id: str) -> Response:
+    """The job detail of ``ou``'s job, or 404 (runs in the thread pool)."""
+    job = None
+    if "\x00" not in job_id:  # NUL is never part of an id (and PostgreSQL refuses it)
+        with container(request).pool.connection() as conn:
+            job = jobs_view.get_job(conn.cursor(), ou, job_id)
+    if job is None:
+        raise services.job_not_found(job_id)
+    return JSON(job)
 
 
 async def get_job(request: Request) -> Response:
     ou = await authenticate(request)
-    job_id = request.path_params["job_id"]
-
-    def query() -> dict[str, Any] | None:
-        with container(request).pool.connection() as conn:
-            return jobs_view.get_job(conn.cursor(), ou, job_id)
-
-    job = None if "\x00" in job_id else await run_in_threadpool(query)  # NUL: never an id
-    if job is None:
-        raise _job_not_found(job_id)
-    return JSON(job)
+    return await run_in_threadpool(_job_detail, request, ou, request.path_params["job_id"])
 
 
 async def cancel_job(request: Request) -> Response:
     """Cancel a queued or running job; answers with the job detail as it stopped."""
     ou = await authenticate(request)
     job_id = request.path_params["job_id"]
-    c = container(request)
-    await run_in_threadpool(services.cancel_job, c, ou, job_id)
-
-    def query() -> dict[str, Any] | None:
-        with c.pool.connection() as conn:
-            return jobs_view.get_job(conn.cursor(), ou, job_id)
-
-    job = await run_in_threadpool(query)
-    if job is None:
-        raise _job_not_found(job_id)
-    return JSON(job)
+    await run_in_threadpool(services.cancel_job, container(request), ou, job_id)
+    return await run_in_threadpool(_job_detail, request, ou, job_id)
 
 
 async def undo_job(request: Request) -> Response:

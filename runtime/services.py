@@ -278,6 +278,12 @@ def waiting_jobs_with_a_free_slot(c: Container, max_running: int) -> list[tuple[
     return [(r["job_id"], r["ou"]) for r in rows]
 
 
+def job_not_found(job_id: str) -> NotFound:
+    return NotFound(
+        f"Import job {job_id!r} does not exist. List your jobs with GET /leads/import/jobs."
+    )
+
+
 def change_job(
     c: Container, job_id: str, command: Callable[[ImportJob], object], ou: str | None = None
 ) -> ImportJob:
@@ -286,9 +292,7 @@ def change_job(
     for _ in range(5):
         job = get_job_aggregate(c, job_id)
         if job is None or (ou is not None and job.ou != ou):
-            raise NotFound(
-                f"Import job {job_id!r} does not exist. List your jobs with GET /leads/import/jobs."
-            )
+            raise job_not_found(job_id)
         command(job)
         try:
             save_job(c, job)

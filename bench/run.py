@@ -39,7 +39,7 @@ def make_csv(rows: int, seed: int) -> bytes:
         email = f"{FIRST[n % 10].lower()}.{LAST[n % 10].lower()}{n}@example{n % 13}.com"
         if rnd.random() < 0.02:
             email = f"broken-address-{i}"
-        phone = f"+1 415 {200 + n % 700:03d} {n % 10000:04d}"
+        phone = f"+1 415 {200 + n // 10000:03d} {n % 10000:04d}"  # one per person
         mobile = f"+44 7700 {n % 1000000:06d}" if rnd.random() < 0.3 else ""
         linkedin = f"@{FIRST[n % 10].lower()}{n}" if rnd.random() < 0.3 else ""
         badge = f"B-{n}" if rnd.random() < 0.2 else ""

@@ -175,11 +175,11 @@ def cmd_worker(settings: Settings, name: str) -> int:
     c = _container(settings)
     profile_dir = os.environ.get("LEADIMPORT_PROFILE_DIR")
     profiler = None
-    if profile_dir:  # cProfile of the worker, written on a clean stop (see README: profiling)
-        import cProfile
+    if profile_dir:  # sampling profile of the worker, written on a clean stop (README: profiling)
+        from pyinstrument import Profiler
 
-        profiler = cProfile.Profile()
-        profiler.enable()
+        profiler = Profiler(interval=0.001)
+        profiler.start()
     try:
         if name == "importer":
             importer.run(c, stop, settings.stall_timeout_s, settings.max_running_jobs_per_ou)
@@ -190,8 +190,9 @@ def cmd_worker(settings: Settings, name: str) -> int:
     finally:
         c.close()
         if profiler is not None and profile_dir:
-            profiler.disable()
-            profiler.dump_stats(str(Path(profile_dir) / f"{name}-{os.getpid()}.prof"))
+            profiler.stop()
+            out = Path(profile_dir) / f"{name}-{os.getpid()}.txt"
+            out.write_text(profiler.output_text(show_all=False, timeline=False))
     return 0
 
 

@@ -28,7 +28,9 @@ from domain.identifiers import (
     _country_checks,
     _email_domain_bytes,
     _is_valid_number,
+    _national_prefix_match,
     _normalize_phone_number,
+    _parse_international,
     is_placeholder,
     is_valid_country,
     normalize,
@@ -365,6 +367,9 @@ def test_invalid_country(code: str) -> None:
 
 # sha256 of the phonenumbers source mirrored by _is_valid_number (phonenumbers 9.0.43).
 _PHONENUMBERS_MIRRORED_SHA256 = "88d4debadee9bccf9e58506d7bab8c59842f9a7e35ed056d96f94c64433b31d7"
+
+# sha256 of the phonenumbers source mirrored by _parse_international (phonenumbers 9.0.43).
+_PHONENUMBERS_PARSE_SHA256 = "50fa527c82acc9c362614cba8d265d7303931863fa754bcd6183b75ed84ed1cf"
 
 _REFERENCE_PHONE = re.compile(
     r"(?P<main>[0-9 \u00a0\u2007\u202f+\-.()/]*?)"
@@ -755,8 +760,68 @@ def test_phone_validity_mirror_tracks_library_code() -> None:
     assert hashlib.sha256(source.encode()).hexdigest() == _PHONENUMBERS_MIRRORED_SHA256
 
 
+def _international_inputs() -> list[str]:
+    """ "+<digits>" strings: every calling code's example numbers and their variants (digits
+    added, dropped, changed, a leading 0 or national prefix), and random digit runs."""
+    rng = random.Random(11)
+    inputs = {
+        f"+{n.country_code}{n.national_number}"
+        for n in _numbers_for_every_region()
+        if n.country_code and n.national_number is not None
+    }
+    for code in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE):
+        for length in range(0, 19):
+            inputs.add(f"+{code}" + "".join(rng.choice(string.digits) for _ in range(length)))
+        for prefix in ("0", "1", "00", "01", "8", "9"):
+            inputs.add(f"+{code}{prefix}1234567")
+    for length in range(0, 22):
+        inputs.add("+" + "".join(rng.choice(string.digits) for _ in range(length)))
+    return sorted(inputs)
+
+
+def test_international_parse_matches_phonenumbers() -> None:
+    inputs = _international_inputs()
+    assert len(inputs) > 25000
+    taken = 0
+    for number in inputs:
+        fast = _parse_international(number)
+        if fast is None:
+            continue  # the library's own path
+        taken += 1
+        for region in ("US", "GB", "XX"):
+            assert phonenumbers.parse(number, region) == fast, number
+    # the fast path must be the common case, not a rarity
+    assert taken > len(inputs) // 2, taken
+
+
+def test_international_parse_mirror_tracks_library_code() -> None:
+    # _parse_international re-implements what these library functions do for "+<digits>".
+    # If this fails, phonenumbers changed one of them: re-check the mirror against the new
+    # code, then update the hash.
+    util = phonenumbers.phonenumberutil
+    functions: list[Callable[..., object]] = [
+        util.parse,
+        util._build_national_number_for_parsing,
+        util._is_viable_phone_number,
+        util._check_region_for_parsing,
+        util._maybe_strip_extension,
+        util._maybe_extract_country_code,
+        util._extract_country_code,
+        util._maybe_strip_national_prefix_carrier_code,
+        util._set_italian_leading_zeros_for_phone_number,
+        util.region_code_for_country_code,
+    ]
+    source = "\n".join(inspect.getsource(function) for function in functions)
+    assert hashlib.sha256(source.encode()).hexdigest() == _PHONENUMBERS_PARSE_SHA256
+
+
 def test_caches_are_bounded() -> None:
-    for cached in (_email_domain_bytes, _normalize_phone_number, _country_checks):
+    for cached in (
+        _email_domain_bytes,
+        _normalize_phone_number,
+        _country_checks,
+        _national_prefix_match,
+    ):
         maxsize = cached.cache_info().maxsize
         assert maxsize is not None and maxsize <= 16384
 

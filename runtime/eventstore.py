@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application, project_aggregate
+from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -78,6 +78,7 @@ def event_store_env(url: str, *, create_table: bool = False, pool_size: int = 4)
     info = conninfo_to_dict(url)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "TRANSCODER_TOPIC": "runtime.transcoder:OrjsonTranscoder",
         "APPLICATION_RECORDER_TOPIC": f"{__name__}:LeadImportRecorder",
         "POSTGRES_DBNAME": str(info.get("dbname", "postgres")),
         "POSTGRES_HOST": str(info.get("host", "127.0.0.1")),
@@ -128,7 +129,16 @@ class EventStore(Application[UUID]):
                 r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])
             )
             by_id.setdefault(r["originator_id"], []).append(to_domain(stored))
-        return {i: project_aggregate(None, events) for i, events in by_id.items()}
+        return {i: _project(events) for i, events in by_id.items()}
+
+
+def _project(events: list[Any]) -> Any:
+    """The aggregate the events build, like the library's ``project_aggregate`` without its
+    runtime Protocol check per call (about 40 us, more than the folding itself)."""
+    aggregate = None
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
 
 
 def open_event_store(url: str, *, create_table: bool = False, pool_size: int = 4) -> EventStore:

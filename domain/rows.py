@@ -107,6 +107,7 @@ def map_row(ou: str, job_id: str, row: int, cells: list[str], mapping: RowMappin
         if value:  # empty cells never overwrite
             fields[name] = value
     aliases: list[Identifier] = []
+    seen: set[tuple[str, str]] = {(mapping.primary_kind, primary)}
     warnings: list[Warning_] = []
     for i, kind in mapping.aliases:
         raw = cells[i]
@@ -117,9 +118,9 @@ def map_row(ou: str, job_id: str, row: int, cells: list[str], mapping: RowMappin
         except IdentifierError as e:
             warnings.append(Warning_(warning=f"Alias not added: {e.message}", value=raw))
             continue
-        alias = Identifier(kind=kind, value=value)
-        if alias not in aliases and not (kind == mapping.primary_kind and value == primary):
-            aliases.append(alias)
+        if (kind, value) not in seen:  # duplicates of the primary or of an alias are dropped
+            seen.add((kind, value))
+            aliases.append(Identifier(kind=kind, value=value))
     return RowImported(
         event_id=event_id,
         ou=ou,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -167,12 +168,27 @@ def cmd_api(settings: Settings) -> int:
     return 0
 
 
+# Workers allocate tens of thousands of short-lived objects per batch (row messages, events,
+# aggregates); at the default threshold of 700 the cyclic collector ran over and over, and every
+# run walked the long-lived objects of the libraries too. Measured on the 100k-row bench: lead
+# workers 11.1 -> 9.1 CPU s, relay 5.3 -> 4.3, importer 6.2 -> 5.9, peak RSS +5 MB.
+GC_THRESHOLDS = (50_000, 20, 1000)
+
+
+def _tune_gc() -> None:
+    """Move what start-up allocated out of the collector's sight and collect less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def cmd_worker(settings: Settings, name: str) -> int:
     from consumers import importer, leads, loop, relay
 
     stop = threading.Event()
     loop.stop_on_signals(stop)
     c = _container(settings)
+    _tune_gc()
     profile_dir = os.environ.get("LEADIMPORT_PROFILE_DIR")
     profiler = None
     if profile_dir:  # sampling profile of the worker, written on a clean stop (README: profiling)

@@ -169,7 +169,8 @@ def relay_drained(database_url: str) -> float:
     import psycopg
 
     with psycopg.connect(database_url, autocommit=True) as conn:
-        (last,) = conn.execute("SELECT max(notification_id) FROM leadimport_events").fetchone()
+        top = conn.execute("SELECT max(notification_id) FROM leadimport_events").fetchone()
+        last = top[0] if top else 0
         while True:
             row = conn.execute(
                 "SELECT notification_id FROM relay_position WHERE name = 'leads.events'"

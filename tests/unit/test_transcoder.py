@@ -128,7 +128,8 @@ def test_domain_events_round_trip() -> None:
     job.start()
     job.record_rows_published(3)
     events = [*lead.collect_events(), *job.collect_events(), *ledger.collect_events()]
-    fast, library = Mapper(FAST), Mapper(LIBRARY)
+    fast: Mapper[UUID] = Mapper(FAST)
+    library: Mapper[UUID] = Mapper(LIBRARY)
     for event in events:
         stored = fast.to_stored_event(event)
         assert LIBRARY.decode(stored.state) == LIBRARY.decode(library.to_stored_event(event).state)

@@ -152,12 +152,19 @@ def run_import(
     t1 = time.perf_counter()
     status, job = http("POST", f"{api}/leads/import/start", token, start_body, "application/json")
     assert status == 202, job
+    marks: dict[str, float] = {}  # when the first row, half and 90 % of rows were done
     while True:
         _, detail = http("GET", f"{api}/leads/import/jobs/{job['job_id']}", token)
+        done = detail["created_count"] + detail["updated_count"] + detail["failed_count"]
+        total = detail["total_rows"] or 1
+        for name, share in (("first", 1e-9), ("half", 0.5), ("p90", 0.9)):
+            if done / total >= share:
+                marks.setdefault(name, time.perf_counter() - t1)
         if detail["status"] in ("completed", "failed", "cancelled"):
             break
         time.sleep(0.2)  # a progress bar polls about this often
     elapsed = time.perf_counter() - t1
+    detail["marks"] = " ".join(f"{k}={v:.1f}s" for k, v in marks.items())
     done = detail["created_count"] + detail["updated_count"] + detail["failed_count"]
     assert detail["status"] == "completed" and done == detail["total_rows"], detail
     detail["relay_drained_s"] = relay_drained(database_url) - t1
@@ -266,7 +273,7 @@ def main() -> int:
                 f"start_to_completed_s={elapsed:.2f} rows_per_s={rate:.0f} "
                 f"created={detail['created_count']} updated={detail['updated_count']} "
                 f"failed={detail['failed_count']} "
-                f"relay_drained_s={detail['relay_drained_s']:.2f}",
+                f"relay_drained_s={detail['relay_drained_s']:.2f} rows_done_at: {detail['marks']}",
                 flush=True,
             )
         biggest = max(sizes)

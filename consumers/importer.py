@@ -76,6 +76,7 @@ def publish_rows(c: Container, job: ImportJob, max_running: int) -> int | None:
         job.alias_mappings_kinds(),
         job.default_country,
     )
+    log.info("job %s: publishing rows (%d already applied)", job.job_id, len(applied))
     producer = c.bulk_producer
     send = producer.send
     total = 0

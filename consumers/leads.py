@@ -201,7 +201,7 @@ def plan_batch(c: Container, rows: list[RowImported | RowFailed]) -> Plan:
             plan.warnings.append((r.job_id, r.row, seq, warning, value))
             seq += 1
         if lead is None:
-            lead = Lead(
+            lead = Lead.create(
                 ou=r.ou,
                 primary={"kind": r.primary.kind, "value": r.primary.value},
                 fields=decision.fields,

@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 # The broker holds a group join round for about session_timeout / 2: keep it short.
 SESSION_TIMEOUT_MS = 6000
 HEARTBEAT_INTERVAL_MS = 2000
+# How long the broker may hold a fetch that has nothing to return. Tansu holds it the whole
+# time even when records arrive meanwhile, so this is the latency of a quiet topic (a job
+# request waited up to the default 500 ms before the importer saw it).
+FETCH_MAX_WAIT_MS = 100
 
 
 def create_topics(bootstrap: str, topics: Iterable[str], partitions: int) -> None:
@@ -100,6 +104,7 @@ def make_consumer(bootstrap: str, group: str, topics: list[str], **overrides: An
         "max_poll_interval_ms": 300_000,
         "fetch_max_bytes": 16 * 1024 * 1024,
         "max_partition_fetch_bytes": 4 * 1024 * 1024,
+        "fetch_max_wait_ms": FETCH_MAX_WAIT_MS,
         "client_id": f"leadimport-{group}",
     }
     config.update(overrides)

@@ -58,6 +58,16 @@ class OrjsonTranscoder(JSONTranscoder):
         if type(obj) is dict:
             # The common case: every tag is a top-level value holding plain data (an event's
             # timestamp). Anything else takes the full walk, which is the library's decoder.
+            if tags == 1:
+                stamp = obj.get("timestamp")
+                if (
+                    type(stamp) is dict
+                    and len(stamp) == 2
+                    and "_type_" in stamp
+                    and type(stamp.get("_data_", [])) not in _CONTAINERS
+                ):
+                    obj["timestamp"] = self._decode_obj(stamp)
+                    return obj
             top = [
                 k
                 for k, v in obj.items()

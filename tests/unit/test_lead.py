@@ -114,3 +114,32 @@ def test_snapshot_view_is_a_copy() -> None:
     view["fields"]["company"] = "changed"
     assert lead.identifiers["email"] == ["jane@example.com"]
     assert lead.fields["company"] == "Example Inc"
+
+
+def _state(lead: Lead) -> dict[str, Any]:
+    skip = {"_id", "_created_on", "_modified_on", "_pending_events"}
+    return {k: v for k, v in vars(lead).items() if k not in skip}
+
+
+def test_create_is_the_constructor_without_its_machinery() -> None:
+    args: dict[str, Any] = {
+        "ou": "ou-1",
+        "primary": PRIMARY,
+        "fields": {"first_name": "Jane"},
+        "aliases": [{"kind": "phone", "value": "5550200"}, {"kind": "social", "value": "@jane"}],
+        "job_id": "job_a",
+        "row": 2,
+    }
+    built, created = Lead(**args), Lead.create(**args)
+    assert _state(created) == _state(built) and created.version == built.version == 1
+    [a], [b] = built.collect_events(), created.collect_events()
+    assert type(a) is type(b)
+    assert created.id == b.originator_id and created.created_on == b.timestamp
+    assert {k: v for k, v in vars(b).items() if k not in ("originator_id", "timestamp")} == {
+        k: v for k, v in vars(a).items() if k not in ("originator_id", "timestamp")
+    }
+    # the stored event rebuilds the same lead, and later events apply on top as usual
+    created.update_profile(changed={"city": "Oslo"}, job_id="job_b", row=3)
+    rebuilt = replay([b, *created.collect_events()])
+    assert _state(rebuilt) == _state(created) and rebuilt.version == 2
+    assert Lead.create(**args).id != created.id

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: up test lint fmt clean
+.PHONY: up test bench lint fmt clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ up: $(STAMP)
 
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The benchmark (not a test: it prints figures). BENCH_ARGS=--with-million adds the run with
+# 1,000,000 leads already stored.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -11,6 +11,7 @@ its embedded defaults in a fresh data folder, and prints one line per figure, en
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -21,6 +22,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -213,8 +215,8 @@ def copy_floor(database_url: str, data: bytes) -> float:
 def preload_leads(database_url: str, ou: str, count: int) -> None:
     """``count`` leads of ``ou`` stored as the pipeline stores them: a ``LeadCreated`` event
     each in the event store, their identifiers in the index and their read-model rows, all
-    already published by the relay (its position is moved past them). Written with SQL, in one
-    transaction: importing a million rows would take minutes."""
+    already published by the relay (its position is moved past them; call it with the relay
+    paused). Written with SQL, in one transaction: importing a million rows takes minutes."""
     import psycopg
 
     with psycopg.connect(database_url) as conn:
@@ -256,9 +258,8 @@ def preload_leads(database_url: str, ou: str, count: int) -> None:
         conn.execute("VACUUM ANALYZE")
 
 
-def restart_relay(up_pid: int) -> None:
-    """The relay keeps its position in memory: stop it and let ``up`` start a new one, which
-    reads the moved position."""
+def relay_pids(up_pid: int) -> list[int]:
+    pids = []
     for p in os.listdir("/proc"):
         if not p.isdigit():
             continue
@@ -268,8 +269,29 @@ def restart_relay(up_pid: int) -> None:
         except OSError:
             continue
         if b"worker\0relay" in cmd and int(parent) == up_pid:
-            os.kill(int(p), signal.SIGTERM)
-    time.sleep(3)  # up restarts it within a second; the new one takes the lock and resumes
+            pids.append(int(p))
+    return pids
+
+
+@contextlib.contextmanager
+def relay_paused(database_url: str, up_pid: int) -> Iterator[None]:
+    """No relay publishes inside: the bench holds the relay's advisory lock (stopping the relay
+    that had it; ``up`` starts a new one, which waits for the lock). On exit the lock is
+    released and the new relay resumes from the recorded position."""
+    import psycopg
+
+    from consumers.relay import RELAY_LOCK
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while True:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (RELAY_LOCK,)).fetchone()
+            if row and row[0]:
+                break
+            for pid in relay_pids(up_pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+            time.sleep(0.3)  # a stopping relay finishes its batch, then releases the lock
+        yield
 
 
 def new_token(database_url: str, ou: str) -> str:
@@ -347,8 +369,8 @@ def main() -> int:
         if args.with_million:
             # The same file as the measured run, into an OU that already holds --stored leads.
             t0 = time.perf_counter()
-            preload_leads(database_url, "bench-million", args.stored)
-            restart_relay(up.pid)
+            with relay_paused(database_url, up.pid):
+                preload_leads(database_url, "bench-million", args.stored)
             print(f"preload leads={args.stored} seconds={time.perf_counter() - t0:.1f}", flush=True)
             _, elapsed, detail = run_import(
                 api,

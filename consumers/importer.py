@@ -19,14 +19,7 @@ from eventsourcing.persistence import OperationalError as StoreOperationalError
 from consumers import undo
 from domain import csvfile
 from domain.import_job import TERMINAL, ImportJob
-from domain.rows import (
-    MAX_ROW_EVENT_BYTES,
-    RowEvent,
-    RowMapping,
-    map_row,
-    partition_key,
-    too_large,
-)
+from domain.rows import RowMapping, encode_row
 from runtime import services
 from runtime.bootstrap import Container
 from runtime.kafka import make_consumer
@@ -88,12 +81,8 @@ def publish_rows(c: Container, job: ImportJob, max_running: int) -> int | None:
             return total
         if row in applied:
             continue
-        event: RowEvent = map_row(job.ou, job.job_id, row, cells, mapping)
-        value = event.model_dump_json().encode()
-        if len(value) > MAX_ROW_EVENT_BYTES:
-            event = too_large(event, cells[mapping.primary_index])
-            value = event.model_dump_json().encode()
-        send(TOPIC_ROWS, key=partition_key(event), value=value)
+        key, value = encode_row(job.ou, job.job_id, row, cells, mapping)
+        send(TOPIC_ROWS, key=key, value=value)
     producer.flush(timeout=60)
     services.change_job(c, job.job_id, lambda j: j.record_rows_published(total))
     return total

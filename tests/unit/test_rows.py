@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from domain.identifiers import IdentifierKind
@@ -11,9 +13,11 @@ from domain.rows import (
     RowImported,
     RowMapping,
     Warning_,
+    encode_row,
     map_row,
     partition_key,
     row_event_id,
+    too_large,
 )
 
 HEADERS = ["Email", "First Name", "Company", "Zip", "Phone", "Mobile", "Other Email"]
@@ -269,3 +273,54 @@ def test_row_events_survive_a_json_round_trip() -> None:
     assert RowImported.model_validate_json(event.model_dump_json()) == event
     fail = failed(row(Email="n/a"))
     assert RowFailed.model_validate_json(fail.model_dump_json()) == fail
+
+
+# --- encode_row: the importer's fast path -----------------------------------------------------
+
+_ODD_CELLS = [
+    "",
+    " ",
+    "N/A",
+    "jane@example.com",
+    "Jane@Example.COM ",
+    "josé.garcía@example.es",
+    "not an email",
+    "a@b",
+    "+1 415 555 2671",
+    "(415) 555-2671 x12",
+    "+44 7700 900123",
+    "555-0100",
+    "12",
+    'quote " and \\ backslash',
+    "line\nbreak\ttab\r",
+    "\u2028\u2029 separators",
+    "zero\x00width\u200b",
+    "emoji 😀 and עברית",
+    '=HYPERLINK("http://x")',
+    "x" * 300,
+]
+
+
+def test_encode_row_is_map_row_serialised() -> None:
+    rng = random.Random(5)
+    for country in ("US", "GB"):
+        for primary in ("Email", "Phone"):
+            kind: IdentifierKind = "email" if primary == "Email" else "phone"
+            m = mapping(primary, kind, country)
+            for number in range(2, 600):
+                cells = [rng.choice(_ODD_CELLS) for _ in HEADERS]
+                event = map_row(OU, JOB, number, cells, m)
+                expected = (partition_key(event), event.model_dump_json().encode())
+                assert encode_row(OU, JOB, number, cells, m) == expected, cells
+
+
+def test_encode_row_replaces_a_too_large_row_like_the_model_path() -> None:
+    m = mapping()
+    huge = "y" * (5 * 1024 * 1024)
+    for cells in (row(Email="jane@example.com", Company=huge), row(Email=huge)):
+        event = too_large(map_row(OU, JOB, 7, cells, m), cells[0])
+        assert isinstance(event, RowFailed) and event.error == "Row too large"
+        assert encode_row(OU, JOB, 7, cells, m) == (
+            partition_key(event),
+            event.model_dump_json().encode(),
+        )

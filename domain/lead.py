@@ -6,16 +6,43 @@ row changed what; the compensating events of an undo carry the undone job's id i
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
-from uuid import uuid4
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import get_topic
 
 
+def new_lead_id() -> UUID:
+    """A UUID version 7 (RFC 9562): 48 bits of Unix time in milliseconds, then random bits.
+
+    Lead ids are keys of several indexes (event store, read model, identifier index). Random
+    (version 4) ids put every new lead on a random page of each, so with a million leads stored
+    an import touched, and wrote out in full after each checkpoint, most of their pages;
+    time-ordered ids append near the right edge. The creation time they reveal is public anyway
+    (``created_at``).
+    """
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10))  # 80 random bits: 12 for rand_a, 62 for rand_b
+    value = (
+        (millis & 0xFFFF_FFFF_FFFF) << 80
+        | 0x7 << 76  # version 7
+        | (rand >> 62 & 0xFFF) << 64
+        | 0b10 << 62  # RFC 9562 variant
+        | rand & 0x3FFF_FFFF_FFFF_FFFF
+    )
+    return UUID(int=value)
+
+
 class Lead(Aggregate):
     """A lead of one OU. Imports only add identifiers and only overwrite profile fields with
     non-empty values; only the undo of an import takes its changes back."""
+
+    @staticmethod
+    def create_id(*_: Any, **__: Any) -> UUID:
+        return new_lead_id()
 
     class LeadCreated(Aggregate.Created):
         """Version 2 added ``source``: how the lead came in (``"csv"``: a row of an import
@@ -122,7 +149,7 @@ class Lead(Aggregate):
         created_class: Any = cls.LeadCreated
         created = created_class(
             originator_topic=_LEAD_TOPIC,
-            originator_id=uuid4(),
+            originator_id=new_lead_id(),
             originator_version=cls.INITIAL_VERSION,
             timestamp=cls.LeadCreated.create_timestamp(),
             ou=ou,

@@ -43,6 +43,8 @@ def test_bench_runs_end_to_end_and_prints_every_figure() -> None:
     assert measured, out
     assert sum(map(int, measured.groups())) == 1000
     assert re.search(r"^import rows=500 .*relay_drained_s=[\d.]+", out, re.M), out
+    assert re.search(r"^cpu_check_s=[\d.]+ \(before\)$", out, re.M), out
+    assert re.search(r"^cpu_check_s=[\d.]+ \(after\)$", out, re.M), out
     assert re.search(r"^copy_floor rows=1000 seconds=[\d.]+ rows_per_s=\d+", out, re.M), out
     assert re.search(r"^preload leads=2000 seconds=[\d.]+", out, re.M), out
     stored = re.search(

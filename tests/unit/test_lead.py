@@ -143,3 +143,28 @@ def test_create_is_the_constructor_without_its_machinery() -> None:
     rebuilt = replay([b, *created.collect_events()])
     assert _state(rebuilt) == _state(created) and rebuilt.version == 2
     assert Lead.create(**args).id != created.id
+
+
+def test_lead_ids_are_time_ordered_uuid7() -> None:
+    import time
+    from uuid import UUID
+
+    from domain.lead import new_lead_id
+
+    ids = []
+    for _ in range(5):
+        ids.append(new_lead_id())
+        time.sleep(0.002)  # ordering is by millisecond
+    assert ids == sorted(ids, key=lambda u: u.int)
+    for lead_id in ids:
+        assert lead_id.version == 7 and lead_id.variant == "specified in RFC 4122"
+        assert abs((lead_id.int >> 80) - time.time() * 1000) < 60_000
+    assert len({new_lead_id() for _ in range(10_000)}) == 10_000
+    assert (
+        new_lead().id.version == 7
+        and Lead.create(
+            ou="o", primary=PRIMARY, fields={}, aliases=[], job_id="j", row=2
+        ).id.version
+        == 7
+    )
+    assert isinstance(ids[0], UUID)

@@ -201,6 +201,12 @@ def cmd_worker(settings: Settings, name: str) -> int:
         if name == "importer":
             importer.run(c, stop, settings.stall_timeout_s, settings.max_running_jobs_per_ou)
         elif name == "relay":
+            # The relay yields the CPU to the import pipeline when both want it (on 2 cores,
+            # 100k-row bench, interleaved runs: 8,539/8,523/8,335 rows/s at 0 against
+            # 8,827/8,900/9,768 at 15; the relay finished 1.0-1.6 s after the job instead of
+            # 0.1 s) and publishes at full speed as soon as a core is free.
+            if settings.relay_nice > 0:
+                os.nice(settings.relay_nice)
             relay.run(c, stop, settings.partitions)
         else:
             leads.run(c, stop)

@@ -49,6 +49,8 @@ class Settings:
     # Jobs of one OU that run at once; more wait as "queued".
     max_running_jobs_per_ou: int = 3
     preview_ttl_s: int = 3600
+    # CPU priority of the relay (os.nice increment): imports first, fan-out in the gaps.
+    relay_nice: int = 15
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -62,4 +64,5 @@ class Settings:
             lead_workers=_int("LEADIMPORT_LEAD_WORKERS", 2),
             stall_timeout_s=_float("LEADIMPORT_STALL_TIMEOUT_S", 60.0),
             max_running_jobs_per_ou=_int("LEADIMPORT_MAX_RUNNING_JOBS_PER_OU", 3),
+            relay_nice=_int("LEADIMPORT_RELAY_NICE", 15),
         )

@@ -6,6 +6,7 @@ import argparse
 import gc
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from runtime.kafka import ASSIGNMENT_DIR_ENV
 from runtime.settings import ALL_TOPICS, Settings
 
 log = logging.getLogger("leadimport")
@@ -87,6 +89,31 @@ def _wait_ready(url: str, procs: list[subprocess.Popen[bytes]], timeout: float =
     raise SystemExit(f"the API did not become ready within {timeout:.0f} s")
 
 
+def _wait_consumers(
+    directory: Path, bootstrap: str, lead_workers: int, timeout: float = 30
+) -> None:
+    """Until the importer holds every partition of the job requests and each lead worker holds
+    some of the rows, together all of them (or ``timeout``: then ``up`` goes on, and the first
+    job waits for the groups to settle)."""
+    from consumers import importer, leads
+    from runtime import kafka
+    from runtime.settings import TOPIC_JOBS, TOPIC_ROWS
+
+    counts = kafka.partition_counts(bootstrap, [TOPIC_JOBS, TOPIC_ROWS])
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        jobs = kafka.assignments(directory, importer.GROUP)
+        rows = kafka.assignments(directory, leads.GROUP)
+        if (
+            len(set().union(*jobs)) == counts[TOPIC_JOBS]
+            and sum(1 for r in rows if r) == lead_workers
+            and len(set().union(*rows)) == counts[TOPIC_ROWS]
+        ):
+            return
+        time.sleep(0.1)
+    log.warning("the workers' consumer groups did not settle within %.0f s", timeout)
+
+
 def cmd_up(settings: Settings) -> int:
     stop = threading.Event()
 
@@ -98,6 +125,9 @@ def cmd_up(settings: Settings) -> int:
     with services(settings) as s:
         prepare(s, settings)
         env = _child_env(s)
+        assignment_dir = settings.data_dir / "assignments"
+        shutil.rmtree(assignment_dir, ignore_errors=True)
+        env[ASSIGNMENT_DIR_ENV] = str(assignment_dir)
         exe = [sys.executable, "-m", "runtime.cli"]
         specs = [["api"], ["worker", "importer"]] + [["worker", "leads"]] * settings.lead_workers
         specs.append(["worker", "relay"])  # one relay: it holds a lock, a second would only wait
@@ -105,6 +135,7 @@ def cmd_up(settings: Settings) -> int:
         try:
             api_url = f"http://{settings.host}:{settings.port}"
             _wait_ready(api_url, procs)
+            _wait_consumers(assignment_dir, s.kafka_bootstrap, settings.lead_workers)
             from runtime import db
             from runtime.tokens import create_token
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 import random
 import zlib
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.partitioner.abc import Partitioner
 
@@ -109,8 +113,61 @@ def make_consumer(bootstrap: str, group: str, topics: list[str], **overrides: An
     }
     config.update(overrides)
     consumer = KafkaConsumer(**config)
-    consumer.subscribe(topics)
+    report_dir = os.environ.get(ASSIGNMENT_DIR_ENV)
+    if report_dir:
+        consumer.subscribe(topics, listener=AssignmentReport(Path(report_dir), group))
+    else:
+        consumer.subscribe(topics)
     return consumer
+
+
+# ``leadimport up`` sets this for its workers, and reports ready only once every consumer group
+# holds all its partitions: the broker takes seconds to settle a group (several join rounds
+# while the workers start one after the other), and a job started before that waited for it.
+ASSIGNMENT_DIR_ENV = "LEADIMPORT_ASSIGNMENT_DIR"
+
+
+class AssignmentReport(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Keeps ``<dir>/<group>.<pid>`` holding this consumer's partitions (JSON list of
+    ``"topic:partition"``): emptied when a rebalance takes them, filled when it hands them out."""
+
+    def __init__(self, directory: Path, group: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / f"{group}.{os.getpid()}"
+        self._write([])
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self._write([])
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self._write(sorted(f"{tp.topic}:{tp.partition}" for tp in assigned))
+
+    def _write(self, partitions: list[str]) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(partitions))
+        tmp.replace(self.path)  # a reader never sees half a file
+
+
+def assignments(directory: Path, group: str) -> list[set[str]]:
+    """What each live consumer of ``group`` reported (see ``AssignmentReport``)."""
+    out = []
+    for path in directory.glob(f"{group}.*"):
+        if path.suffix == ".tmp":
+            continue
+        try:
+            os.kill(int(path.suffix[1:]), 0)  # a worker that died no longer counts
+            out.append(set(json.loads(path.read_text())))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def partition_counts(bootstrap: str, topics: list[str]) -> dict[str, int]:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="leadimport-admin")
+    try:
+        return {t["name"]: len(t["partitions"] or []) for t in admin.describe_topics(topics)}
+    finally:
+        admin.close()
 
 
 def ping(bootstrap: str, timeout_s: float = 2.0) -> bool:

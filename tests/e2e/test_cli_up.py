@@ -4,6 +4,7 @@ API, accepts tokens made by `leadimport token create`, and leaves nothing runnin
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -205,6 +206,23 @@ def test_up_serves_the_api_with_zero_configuration(up: Up) -> None:
 
     wait_for(ready, 30, "/readyz to answer 200")
     assert httpx2.get(f"{api}/healthz", timeout=5).json() == {"status": "ok"}
+
+    # Ready means the workers already hold their partitions: a job started now is picked up at
+    # once instead of waiting for the consumer groups to settle.
+    held = [
+        json.loads(path.read_text())
+        for path in (up.data_dir / "assignments").glob("lead-import-*.*")
+        if path.suffix != ".tmp"
+    ]
+    jobs = {p for h in held for p in h if p.startswith("lead-import.jobs:")}
+    rows_by_worker = [
+        {p for p in h if p.startswith("lead-import.rows:")}
+        for h in held
+        if any(p.startswith("lead-import.rows:") for p in h)
+    ]
+    assert jobs == {f"lead-import.jobs:{i}" for i in range(6)}, held
+    assert len(rows_by_worker) == 2, held  # LEADIMPORT_LEAD_WORKERS defaults to 2
+    assert set().union(*rows_by_worker) == {f"lead-import.rows:{i}" for i in range(6)}, held
 
     # The printed connection strings reach the embedded services `up` started for this folder.
     assert up.printed["DATABASE_URL"].startswith("postgresql://")

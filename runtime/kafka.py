@@ -143,7 +143,8 @@ class AssignmentReport(ConsumerRebalanceListener):  # type: ignore[misc]
         self._write(sorted(f"{tp.topic}:{tp.partition}" for tp in assigned))
 
     def _write(self, partitions: list[str]) -> None:
-        tmp = self.path.with_suffix(".tmp")
+        # Per process: the lead workers share a group, and so would "<group>.tmp".
+        tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text(json.dumps(partitions))
         tmp.replace(self.path)  # a reader never sees half a file
 

@@ -94,19 +94,31 @@ def multipart(name: str, data: bytes) -> tuple[bytes, str]:
     )
 
 
-def process_peaks(root: int) -> dict[str, tuple[float, float]]:
-    """Peak RSS (MB) and CPU seconds of each process of the stack, by name."""
-    out: dict[str, tuple[float, float]] = {}
-    tick = os.sysconf("SC_CLK_TCK")
+def processes() -> Iterator[tuple[int, str, list[str]]]:
+    """(pid, command line with spaces, fields of /proc/<pid>/stat after the name) of every
+    process that is still there while it is read."""
     for p in os.listdir("/proc"):
         if not p.isdigit():
             continue
         try:
             cmd = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-            status = Path(f"/proc/{p}/status").read_text()
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
+        yield int(p), cmd, fields
+
+
+def process_peaks() -> dict[str, tuple[float, float]]:
+    """Peak RSS (MB) and CPU seconds of each process of the stack, by name (every PostgreSQL
+    process of the machine counts: other servers add their own, idle, share)."""
+    out: dict[str, tuple[float, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid, cmd, fields in processes():
         if "runtime.cli" not in cmd and "tansu" not in cmd and "postgres" not in cmd:
+            continue
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
             continue
         hwm = next(
             (
@@ -118,7 +130,6 @@ def process_peaks(root: int) -> dict[str, tuple[float, float]]:
         )
         name = cmd.split("runtime.cli", 1)[-1].strip() if "runtime.cli" in cmd else cmd.split()[0]
         name = name.rsplit("/", 1)[-1][:40]
-        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         cpu = (int(fields[11]) + int(fields[12])) / tick
         prev = out.get(name, (0.0, 0.0))
         out[name] = (max(prev[0], hwm), prev[1] + cpu)
@@ -287,18 +298,11 @@ def preload_leads(database_url: str, ou: str, count: int) -> None:
 
 
 def relay_pids(up_pid: int) -> list[int]:
-    pids = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            cmd = Path(f"/proc/{p}/cmdline").read_bytes()
-            parent = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1]
-        except OSError:
-            continue
-        if b"worker\0relay" in cmd and int(parent) == up_pid:
-            pids.append(int(p))
-    return pids
+    return [
+        pid
+        for pid, cmd, fields in processes()
+        if cmd.endswith("worker relay") and int(fields[1]) == up_pid
+    ]
 
 
 @contextlib.contextmanager
@@ -420,7 +424,7 @@ def main() -> int:
                 flush=True,
             )
         print(f"cpu_check_s={cpu_check(files[max(sizes)]):.3f} (after)", flush=True)
-        for name, (mb, cpu) in sorted(process_peaks(up.pid).items()):
+        for name, (mb, cpu) in sorted(process_peaks().items()):
             print(f"process={name!r} peak_rss_mb={mb:.0f} cpu_s={cpu:.1f}")
         print(
             f"import_{biggest // 1000}k_rows_per_s={results[f'rows_per_s_{biggest}']:.0f} "

@@ -116,9 +116,8 @@ def encode_row(
         event = too_large(_event(body), cells[mapping.primary_index])
         return partition_key(event), event.model_dump_json().encode()
     if body["type"] == "RowFailed":
-        return f"{ou}\x1f{job_id}\x1f{row}".encode(), value
-    primary = body["primary"]
-    return f"{ou}\x1f{primary['kind']}\x1f{primary['value']}".encode(), value
+        return _row_key(ou, job_id, row), value
+    return _lead_key(ou, body["primary"]["kind"], body["primary"]["value"]), value
 
 
 def _row_body(
@@ -195,5 +194,14 @@ def too_large(event: RowEvent, primary_cell: str) -> RowFailed:
 def partition_key(event: RowEvent) -> bytes:
     """Every row of one lead (same OU and primary identifier) lands on one partition, in order."""
     if isinstance(event, RowImported):
-        return f"{event.ou}\x1f{event.primary.kind}\x1f{event.primary.value}".encode()
-    return f"{event.ou}\x1f{event.job_id}\x1f{event.row}".encode()
+        return _lead_key(event.ou, event.primary.kind, event.primary.value)
+    return _row_key(event.ou, event.job_id, event.row)
+
+
+def _lead_key(ou: str, kind: str, value: str) -> bytes:
+    return f"{ou}\x1f{kind}\x1f{value}".encode()
+
+
+def _row_key(ou: str, job_id: str, row: int) -> bytes:
+    """A failed row has no lead: any partition will do, spread by the row's own identity."""
+    return f"{ou}\x1f{job_id}\x1f{row}".encode()

@@ -58,24 +58,10 @@ class OrjsonTranscoder(JSONTranscoder):
         if type(obj) is dict:
             # The common case: every tag is a top-level value holding plain data (an event's
             # timestamp). Anything else takes the full walk, which is the library's decoder.
-            if tags == 1:
-                stamp = obj.get("timestamp")
-                if (
-                    type(stamp) is dict
-                    and len(stamp) == 2
-                    and "_type_" in stamp
-                    and type(stamp.get("_data_", [])) not in _CONTAINERS
-                ):
-                    obj["timestamp"] = self._decode_obj(stamp)
-                    return obj
-            top = [
-                k
-                for k, v in obj.items()
-                if type(v) is dict
-                and len(v) == 2
-                and "_type_" in v
-                and type(v.get("_data_", [])) not in _CONTAINERS
-            ]
+            if tags == 1 and _is_plain_tag(obj.get("timestamp")):
+                obj["timestamp"] = self._decode_obj(obj["timestamp"])
+                return obj
+            top = [k for k, v in obj.items() if _is_plain_tag(v)]
             if len(top) == tags:
                 for k in top:
                     obj[k] = self._decode_obj(obj[k])
@@ -98,6 +84,16 @@ class OrjsonTranscoder(JSONTranscoder):
 
 # Datetimes (and dates, times) go to ``default`` and are tagged like the library does.
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def _is_plain_tag(value: Any) -> bool:
+    """A tagged value whose data is no container (so holds no tag of its own)."""
+    return (
+        type(value) is dict
+        and len(value) == 2
+        and "_type_" in value
+        and type(value.get("_data_", [])) not in _CONTAINERS
+    )
 
 
 def _has_big_int(obj: Any) -> bool:

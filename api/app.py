@@ -256,13 +256,21 @@ async def find_leads(request: Request) -> Response:
     return JSON({"leads": await run_in_threadpool(query)})
 
 
+def _lead_id(request: Request) -> UUID:
+    """The path's lead id; one that is no UUID names no lead."""
+    try:
+        return UUID(request.path_params["lead_id"])
+    except ValueError:
+        raise _lead_not_found(request) from None
+
+
+def _lead_not_found(request: Request) -> NotFound:
+    return NotFound(f"Lead {request.path_params['lead_id']!r} does not exist.")
+
+
 async def get_lead(request: Request) -> Response:
     ou = await authenticate(request)
-    raw = request.path_params["lead_id"]
-    try:
-        lead_id = UUID(raw)
-    except ValueError:
-        raise NotFound(f"Lead {raw!r} does not exist.") from None
+    lead_id = _lead_id(request)
 
     def query() -> dict[str, Any] | None:
         with container(request).pool.connection() as conn:
@@ -270,23 +278,19 @@ async def get_lead(request: Request) -> Response:
 
     lead = await run_in_threadpool(query)
     if lead is None:
-        raise NotFound(f"Lead {raw!r} does not exist.")
+        raise _lead_not_found(request)
     return JSON(lead)
 
 
 async def lead_history(request: Request) -> Response:
     """The lead's events in order with what each changed (projections/replay.py, audit)."""
     ou = await authenticate(request)
-    raw = request.path_params["lead_id"]
-    try:
-        lead_id = UUID(raw)
-    except ValueError:
-        raise NotFound(f"Lead {raw!r} does not exist.") from None
+    lead_id = _lead_id(request)
     history = await run_in_threadpool(
         replay.lead_history_of, container(request).events, ou, lead_id
     )
     if history is None:
-        raise NotFound(f"Lead {raw!r} does not exist.")
+        raise _lead_not_found(request)
     return JSON({"lead_id": str(lead_id), "events": history})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -79,3 +80,15 @@ def lead_by(client: TestClient, headers: dict[str, str], **query: str) -> list[d
     assert r.status_code == 200, r.text
     leads: list[dict[str, Any]] = r.json()["leads"]
     return leads
+
+
+def big_csv(rows: int, seed: int, prefix: str) -> str:
+    """About 20 % of rows repeat an earlier e-mail (updates); every tenth has a phone alias.
+    E-mails are ``<prefix><n>@example.com``."""
+    rnd = random.Random(seed)
+    lines = ["Email,First Name,Phone"]
+    for i in range(rows):
+        n = rnd.randrange(i) if i > 10 and rnd.random() < 0.2 else i
+        phone = f"+1 415 555 {i % 10000:04d}" if i % 10 == 0 else ""
+        lines.append(f"{prefix}{n}@example.com,Name{i},{phone}")
+    return "\n".join(lines) + "\n"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import random
 import statistics
 import threading
 import time
@@ -31,7 +30,7 @@ from consumers.relay import Outgoing, envelope, event_id
 from domain.import_job import ImportJob
 from domain.lead import Lead
 from runtime.bootstrap import Container
-from tests.helpers import import_csv, lead_by, start, upload, wait_for, wait_job
+from tests.helpers import big_csv, import_csv, lead_by, start, upload, wait_for, wait_job
 from tests.services import Workers
 
 ENVELOPE = {"id", "type", "schema_version", "ou", "lead_id", "occurred_at", "job_id", "row", "data"}
@@ -290,17 +289,6 @@ def test_job_completed_is_published_on_job_events(
     parse_time(m.body["occurred_at"])
 
 
-def big_csv(rows: int, seed: int) -> str:
-    """About 20 % of rows repeat an earlier e-mail (updates); every tenth has a phone alias."""
-    rnd = random.Random(seed)
-    lines = ["Email,First Name,Phone"]
-    for i in range(rows):
-        n = rnd.randrange(i) if i > 10 and rnd.random() < 0.2 else i
-        phone = f"+1 415 555 {i % 10000:04d}" if i % 10 == 0 else ""
-        lines.append(f"user{n}@example.com,Name{i},{phone}")
-    return "\n".join(lines) + "\n"
-
-
 def test_relay_killed_mid_import_loses_nothing(
     client: TestClient,
     container: Container,
@@ -320,7 +308,7 @@ def test_relay_killed_mid_import_loses_nothing(
     job_id = start(
         client,
         auth,
-        upload(client, auth, big_csv(5000, seed=7))["file_id"],
+        upload(client, auth, big_csv(5000, seed=7, prefix="user"))["file_id"],
         field_mappings={"First Name": "first_name"},
         alias_mappings={"Phone": "_alias_phone"},
     )["job_id"]
@@ -364,7 +352,7 @@ def test_measure_relay_lag_under_a_100k_row_import(
     rows = int(os.environ.get("LEADIMPORT_MEASURE_RELAY_ROWS", "100000"))
     ou = new_ou()
     auth = make_auth(ou)
-    content = big_csv(rows, seed=11)
+    content = big_csv(rows, seed=11, prefix="user")
 
     # Drain what earlier tests left, so the figures are about this import only.
     def drained() -> bool:

@@ -8,7 +8,6 @@ own jobs finished. Columns that no event carries (``OPERATIONAL_COLUMNS``) are l
 from __future__ import annotations
 
 import os
-import random
 import subprocess
 import sys
 import threading
@@ -40,7 +39,7 @@ from runtime import db, services
 from runtime.bootstrap import Container
 from runtime.eventstore import create_event_store_tables, open_event_store
 from runtime.tokens import create_token
-from tests.helpers import import_csv, start, upload, wait_for, wait_job
+from tests.helpers import big_csv, import_csv, start, upload, wait_for, wait_job
 from tests.services import Workers
 
 FIRST_IMPORT = (
@@ -315,17 +314,6 @@ def copy_events_of_ou(conn: psycopg.Connection[Any], url: str, ou: str) -> int:
     return len(rows)
 
 
-def big_csv(rows: int, seed: int) -> str:
-    """About 20 % of rows repeat an earlier e-mail (updates); every tenth has a phone alias."""
-    rnd = random.Random(seed)
-    lines = ["Email,First Name,Phone"]
-    for i in range(rows):
-        n = rnd.randrange(i) if i > 10 and rnd.random() < 0.2 else i
-        phone = f"+1 415 555 {i % 10000:04d}" if i % 10 == 0 else ""
-        lines.append(f"big{n}@example.com,Name{i},{phone}")
-    return "\n".join(lines) + "\n"
-
-
 def test_the_api_answers_during_a_rebuild_while_workers_write(
     seeded: Seeded,
     client: TestClient,
@@ -342,7 +330,7 @@ def test_the_api_answers_during_a_rebuild_while_workers_write(
     busy_ou = f"ou-replay-busy-{uuid.uuid4().hex[:8]}"
     busy = make_auth(busy_ou)
     rows = 20_000
-    content = big_csv(rows, seed=11)
+    content = big_csv(rows, seed=11, prefix="big")
     mappings: dict[str, Any] = {
         "field_mappings": {"First Name": "first_name"},
         "alias_mappings": {"Phone": "_alias_phone"},

@@ -370,18 +370,8 @@ class Rebuild:
         p = self.pending
         for effect in p.job_effects:
             effect(curs)
-        if p.outcomes:
-            with curs.copy(
-                "COPY row_outcomes (job_id, row, outcome, lead_id, error, value) FROM STDIN"
-            ) as copy:
-                for outcome in p.outcomes:
-                    copy.write_row(outcome)
-        if p.warnings:
-            with curs.copy(
-                "COPY job_warnings (job_id, row, seq, warning, value) FROM STDIN"
-            ) as copy:
-                for warning in p.warnings:
-                    copy.write_row(warning)
+        _copy_rows(curs, "row_outcomes (job_id, row, outcome, lead_id, error, value)", p.outcomes)
+        _copy_rows(curs, "job_warnings (job_id, row, seq, warning, value)", p.warnings)
         if p.jobs:
             _update_jobs(curs, sorted(p.jobs), p.counters, self.last_progress)
         self._flush_leads(curs)
@@ -647,3 +637,11 @@ def audit(
     if owner is None or history is None:
         raise NotFound(f"No lead of OU {ou!r} has the {kind} {value!r}.")
     return {"lead_id": str(owner), "events": history}
+
+
+def _copy_rows(curs: Cursor[Any], table_and_columns: str, rows: list[Any]) -> None:
+    """COPY ``rows`` into ``table (columns)`` (a fixed name from this module, never input)."""
+    if rows:
+        with curs.copy(f"COPY {table_and_columns} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)

@@ -92,3 +92,19 @@ def big_csv(rows: int, seed: int, prefix: str) -> str:
         phone = f"+1 415 555 {i % 10000:04d}" if i % 10 == 0 else ""
         lines.append(f"{prefix}{n}@example.com,Name{i},{phone}")
     return "\n".join(lines) + "\n"
+
+
+def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    """``status`` with exactly the JSON error body ``{"error": {"code", "message"}}``, both
+    non-empty strings (and ``code`` the given one); returns the error."""
+    assert response.status_code == status, response.text[:500]
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert isinstance(body, dict) and set(body) == {"error"}, body
+    error = body["error"]
+    assert isinstance(error, dict) and set(error) == {"code", "message"}, body
+    assert isinstance(error["code"], str) and error["code"], body
+    assert isinstance(error["message"], str) and error["message"].strip(), body
+    if code is not None:
+        assert error["code"] == code, body
+    return dict(error)

@@ -11,26 +11,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from runtime.bootstrap import Container
-from tests.helpers import import_csv, lead_by, start, upload
+from tests.helpers import assert_error, import_csv, lead_by, start, upload
 from tests.services import Workers
 
 CSV = "Email,Name\njane@example.com,Jane\njohn@example.com,John\n"
 START_BODY = {"file_id": "preview_x", "primary_identifier": {"column": "Email", "kind": "email"}}
-
-
-def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, str]:
-    """The response has ``status`` and the JSON error body with a non-empty message."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"}
-    error = body["error"]
-    assert set(error) == {"code", "message"}
-    assert isinstance(error["code"], str) and error["code"]
-    assert isinstance(error["message"], str) and error["message"].strip()
-    if code is not None:
-        assert error["code"] == code
-    return dict(error)
 
 
 def call(client: TestClient, endpoint: str, headers: dict[str, str]) -> Any:

@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from api.app import routes as app_routes
 from runtime.bootstrap import Container
 from runtime.tokens import create_token
-from tests.helpers import lead_by, wait_for, wait_job
+from tests.helpers import assert_error, lead_by, wait_for, wait_job
 from tests.services import Workers
 
 PREVIEW = "/leads/import/preview"
@@ -67,21 +67,6 @@ READS_BODY = {START: (400, "invalid_request"), PREVIEW: (400, "invalid_request")
 
 def endpoint_params() -> list[Any]:
     return [pytest.param(e, id=e.id) for e in ENDPOINTS]
-
-
-def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
-    """``status`` with exactly the JSON error body ``{"error": {"code", "message"}}``."""
-    assert response.status_code == status, response.text[:500]
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    error = body["error"]
-    assert isinstance(error, dict) and set(error) == {"code", "message"}, body
-    assert isinstance(error["code"], str) and error["code"], body
-    assert isinstance(error["message"], str) and error["message"].strip(), body
-    if code is not None:
-        assert error["code"] == code, body
-    return dict(error)
 
 
 def assert_same_as_without_body(

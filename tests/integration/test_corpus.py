@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from runtime.bootstrap import Container
 from tests.data import generate
-from tests.helpers import lead_by, wait_job
+from tests.helpers import assert_error, lead_by, wait_job
 from tests.services import Workers
 
 PREVIEW = "/leads/import/preview"
@@ -48,17 +48,6 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
     generate.write_corpus(out)
     manifest: dict[str, Any] = json.loads((out / generate.MANIFEST).read_text("utf-8"))
     return out, manifest
-
-
-def assert_error(response: Any, status: int, code: str) -> None:
-    """``status`` with the JSON error body ``{"error": {"code", "message"}}``."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"}, body
-    assert set(body["error"]) == {"code", "message"}, body
-    assert body["error"]["code"] == code, body
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"].strip()
 
 
 def assert_alive(workers: Workers) -> None:

@@ -22,7 +22,7 @@ from starlette.testclient import TestClient
 from api import app as app_module
 from runtime.bootstrap import Container
 from runtime.tokens import create_token
-from tests.helpers import import_csv, lead_by, start, upload
+from tests.helpers import assert_error, import_csv, lead_by, start, upload
 from tests.services import Workers
 
 PUBLIC_PATHS = {"/healthz", "/readyz", "/openapi.json"}
@@ -51,16 +51,6 @@ BAD_CREDENTIALS = [
     pytest.param({"Authorization": "Basic dXNlcjpwYXNzd29yZA=="}, id="malformed-basic"),
     pytest.param({"Authorization": f"Bearer li_{secrets.token_urlsafe(32)}"}, id="unknown-token"),
 ]
-
-
-def assert_error(response: Any, status: int, code: str) -> dict[str, str]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
-    assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"].strip()
-    return dict(body["error"])
 
 
 @dataclass(frozen=True)

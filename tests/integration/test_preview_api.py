@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from tests.helpers import assert_error
+
 PREVIEW = "/leads/import/preview"
 MIB = 1024 * 1024
 LIMIT = 10 * MIB
@@ -37,21 +39,6 @@ def post_file(
     content_type: str = "text/csv",
 ) -> Any:
     return client.post(PREVIEW, headers=headers, files={"file": (name, data, content_type)})
-
-
-def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, str]:
-    """The response has ``status`` and the JSON error body with a non-empty message."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"}
-    error = body["error"]
-    assert set(error) == {"code", "message"}
-    assert isinstance(error["code"], str) and error["code"]
-    assert isinstance(error["message"], str) and error["message"].strip()
-    if code is not None:
-        assert error["code"] == code
-    return dict(error)
 
 
 def zip_of(files: dict[str, bytes]) -> bytes:

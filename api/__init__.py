@@ -1,1 +1,1 @@
-"""The HTTP API (Starlette): thin endpoints over the use cases in ``runtime.services``."""
+"""The HTTP API (Starlette): thin endpoints over the use cases in ``application``."""

@@ -1,4 +1,5 @@
-"""Routes and the application factory."""
+"""Endpoints, the route table (each route carries its OpenAPI documentation) and the
+application factory."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -16,19 +17,16 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from api import errors, openapi
-from api.schemas import StartImport
+from adapters import kafka, postgres
+from adapters.tokens import ou_for_token
+from api import errors, openapi, schemas
+from api.openapi import UNAUTHORIZED, ApiRoute, Operation, Reply, error
+from application import audit, jobs, leads, previews
+from application.container import Container
 from domain import csvfile
 from domain.errors import DomainError, FileTooLarge, InvalidRequest, NotCsv, NotFound, Unauthorized
-from domain.identifiers import KINDS, IdentifierError, normalize
-from projections import jobs as jobs_view
-from projections import leads as leads_view
-from projections import replay
-from runtime import db, kafka, services
-from runtime.bootstrap import Container
-from runtime.tokens import ou_for_token
+from domain.identifiers import KINDS
 
 # Multipart framing around the file: boundaries and part headers. Bodies beyond the file limit
 # plus this are cut off without being read further.
@@ -66,6 +64,16 @@ def _utc(value: Any) -> str:
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def answer(model: type[BaseModel], data: Any, status_code: int = 200) -> JSON:
+    """``data`` through its response model: validated (a field the model does not declare
+    fails) and dumped with the fields that were given, timestamps then rendered by ``JSON``."""
+    try:
+        body = model.model_validate(data).model_dump(mode="python", exclude_unset=True)
+    except ValidationError as e:  # a bug of ours, not a bad request: a 500, not a 400
+        raise RuntimeError(f"The answer does not fit {model.__name__}: {e}") from None
+    return JSON(body, status_code=status_code)
 
 
 def container(request: Request) -> Container:
@@ -157,14 +165,14 @@ async def preview(request: Request) -> Response:
             f"{name!r} is not a CSV file. Save it from your spreadsheet program as "
             "'CSV (comma-separated values)' and upload that."
         )
-    result = await run_in_threadpool(services.preview, container(request), ou, name, data)
-    return JSON(result)
+    result = await run_in_threadpool(previews.preview, container(request), ou, name, data)
+    return answer(schemas.PreviewResponse, result)
 
 
 async def start(request: Request) -> Response:
     ou = await authenticate(request)
-    body = StartImport.model_validate(await read_json(request))
-    cmd = services.StartCommand(
+    body = schemas.StartImport.model_validate(await read_json(request))
+    cmd = jobs.StartCommand(
         file_id=body.file_id,
         primary_column=body.primary_identifier.column,
         primary_kind=body.primary_identifier.kind.strip().lower(),
@@ -172,66 +180,41 @@ async def start(request: Request) -> Response:
         alias_mappings=body.alias_mappings,
         default_country=body.default_country,
     )
-    result = await run_in_threadpool(services.start, container(request), ou, cmd)
-    return JSON(result, status_code=202)
-
-
-def _positive_int(request: Request, name: str, default: int, maximum: int | None = None) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    digits = raw.isascii() and raw.isdigit() and len(raw) <= 12  # int() of "²" or 5000 digits fails
-    if not digits or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
-        bound = f" and at most {maximum}" if maximum else ""
-        raise InvalidRequest(
-            f"Query parameter {name!r} must be a whole number of at least 1{bound}."
-        )
-    return int(raw)
+    result = await run_in_threadpool(jobs.start, container(request), ou, cmd)
+    return answer(schemas.StartResponse, result, status_code=202)
 
 
 async def list_jobs(request: Request) -> Response:
     ou = await authenticate(request)
-    page = _positive_int(request, "page", 1, 1_000_000)
-    limit = _positive_int(request, "limit", 25, 100)
-
-    def query() -> tuple[list[dict[str, Any]], int]:
-        with container(request).pool.connection() as conn:
-            return jobs_view.list_jobs(conn.cursor(), ou, page, limit)
-
-    items, total = await run_in_threadpool(query)
-    return JSON({"jobs": items, "total": total, "page": page, "limit": limit})
-
-
-def _job_detail(request: Request, ou: str, job_id: str) -> Response:
-    """The job detail of ``ou``'s job, or 404 (runs in the thread pool)."""
-    job = None
-    if "\x00" not in job_id:  # NUL is never part of an id (and PostgreSQL refuses it)
-        with container(request).pool.connection() as conn:
-            job = jobs_view.get_job(conn.cursor(), ou, job_id)
-    if job is None:
-        raise services.job_not_found(job_id)
-    return JSON(job)
+    query = schemas.JobListQuery.from_query(request.query_params)
+    page, limit = query.page, query.limit
+    items, total = await run_in_threadpool(jobs.list_jobs, container(request), ou, page, limit)
+    listed = {"jobs": items, "total": total, "page": page, "limit": limit}
+    return answer(schemas.JobList, listed)
 
 
 async def get_job(request: Request) -> Response:
     ou = await authenticate(request)
-    return await run_in_threadpool(_job_detail, request, ou, request.path_params["job_id"])
+    job_id = request.path_params["job_id"]
+    detail = await run_in_threadpool(jobs.job_detail, container(request), ou, job_id)
+    return answer(schemas.JobDetail, detail)
 
 
 async def cancel_job(request: Request) -> Response:
     """Cancel a queued or running job; answers with the job detail as it stopped."""
     ou = await authenticate(request)
     job_id = request.path_params["job_id"]
-    await run_in_threadpool(services.cancel_job, container(request), ou, job_id)
-    return await run_in_threadpool(_job_detail, request, ou, job_id)
+    await run_in_threadpool(jobs.cancel_job, container(request), ou, job_id)
+    detail = await run_in_threadpool(jobs.job_detail, container(request), ou, job_id)
+    return answer(schemas.JobDetail, detail)
 
 
 async def undo_job(request: Request) -> Response:
     """Undo a completed or cancelled job: 202, the compensation runs in the importer."""
     ou = await authenticate(request)
     job_id = request.path_params["job_id"]
-    result = await run_in_threadpool(services.undo_job, container(request), ou, job_id)
-    return JSON(result, status_code=202)
+    result = await run_in_threadpool(jobs.undo_job, container(request), ou, job_id)
+    return answer(schemas.JobRef, result, status_code=202)
 
 
 async def find_leads(request: Request) -> Response:
@@ -244,16 +227,8 @@ async def find_leads(request: Request) -> Response:
         )
     kind, raw = given[0]
     country = request.query_params.get("default_country", "US").upper()
-    try:
-        value = normalize(kind, raw, country)
-    except IdentifierError as e:
-        raise InvalidRequest(f"{kind} {raw!r}: {e.message}.") from None
-
-    def query() -> list[dict[str, Any]]:
-        with container(request).pool.connection() as conn:
-            return leads_view.find_leads(conn.cursor(), ou, kind, value)
-
-    return JSON({"leads": await run_in_threadpool(query)})
+    found = await run_in_threadpool(leads.find_leads, container(request), ou, kind, raw, country)
+    return answer(schemas.LeadList, {"leads": found})
 
 
 def _lead_id(request: Request) -> UUID:
@@ -272,26 +247,20 @@ async def get_lead(request: Request) -> Response:
     ou = await authenticate(request)
     lead_id = _lead_id(request)
 
-    def query() -> dict[str, Any] | None:
-        with container(request).pool.connection() as conn:
-            return leads_view.get_lead(conn.cursor(), ou, lead_id)
-
-    lead = await run_in_threadpool(query)
+    lead = await run_in_threadpool(leads.get_lead, container(request), ou, lead_id)
     if lead is None:
         raise _lead_not_found(request)
-    return JSON(lead)
+    return answer(schemas.Lead, lead)
 
 
 async def lead_history(request: Request) -> Response:
-    """The lead's events in order with what each changed (projections/replay.py, audit)."""
+    """The lead's events in order with what each changed (application/audit.py)."""
     ou = await authenticate(request)
     lead_id = _lead_id(request)
-    history = await run_in_threadpool(
-        replay.lead_history_of, container(request).events, ou, lead_id
-    )
+    history = await run_in_threadpool(audit.lead_history_of, container(request), ou, lead_id)
     if history is None:
         raise _lead_not_found(request)
-    return JSON({"lead_id": str(lead_id), "events": history})
+    return answer(schemas.LeadHistory, {"lead_id": str(lead_id), "events": history})
 
 
 async def healthz(request: Request) -> Response:
@@ -300,7 +269,7 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     c = container(request)
-    database = await run_in_threadpool(db.ping, c.database_url)
+    database = await run_in_threadpool(postgres.ping, c.database_url)
     broker = await run_in_threadpool(kafka.ping, c.kafka_bootstrap)
     ok = database and broker
     return JSON(
@@ -313,19 +282,205 @@ async def readyz(request: Request) -> Response:
     )
 
 
+# --- the route table: one source for routing and for /openapi.json ------------------------------
+
+JOB_ID = openapi.path_parameter(
+    "job_id", {"type": "string"}, "Import job id (`job_...`) from the start response."
+)
+LEAD_ID = openapi.path_parameter("lead_id", {"type": "string", "format": "uuid"}, "Lead id.")
+JOB_NOT_FOUND = error(404, "The job does not exist or belongs to another OU.")
+LEAD_NOT_FOUND = error(404, "The lead does not exist or belongs to another OU.")
+
 routes = [
-    Route("/healthz", healthz, methods=["GET"]),
-    Route("/readyz", readyz, methods=["GET"]),
-    Route("/openapi.json", openapi.serve, methods=["GET"]),
-    Route("/leads/import/preview", preview, methods=["POST"]),
-    Route("/leads/import/start", start, methods=["POST"]),
-    Route("/leads/import/jobs", list_jobs, methods=["GET"]),
-    Route("/leads/import/jobs/{job_id}", get_job, methods=["GET"]),
-    Route("/leads/import/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
-    Route("/leads/import/jobs/{job_id}/undo", undo_job, methods=["POST"]),
-    Route("/leads", find_leads, methods=["GET"]),
-    Route("/leads/{lead_id}", get_lead, methods=["GET"]),
-    Route("/leads/{lead_id}/history", lead_history, methods=["GET"]),
+    ApiRoute(
+        "GET",
+        "/healthz",
+        healthz,
+        Operation(
+            "healthz",
+            "Liveness: 200 while the process lives.",
+            (Reply(200, "The process is alive.", schemas.Health),),
+            public=True,
+        ),
+    ),
+    ApiRoute(
+        "GET",
+        "/readyz",
+        readyz,
+        Operation(
+            "readyz",
+            "Readiness: PostgreSQL and the broker answer.",
+            (
+                Reply(200, "PostgreSQL and the broker answer.", schemas.Ready),
+                Reply(503, "PostgreSQL or the broker does not answer.", schemas.Ready),
+            ),
+            public=True,
+        ),
+    ),
+    ApiRoute(
+        "GET",
+        "/openapi.json",
+        openapi.serve,
+        Operation(
+            "openapi",
+            "This OpenAPI document.",
+            (Reply(200, "The OpenAPI 3.1 document."),),
+            public=True,
+            raw_200_schema={"type": "object"},
+        ),
+    ),
+    ApiRoute(
+        "POST",
+        "/leads/import/preview",
+        preview,
+        Operation(
+            "previewImport",
+            "Upload a CSV file and preview its headers and first rows.",
+            (
+                Reply(200, "The file is kept for 1 hour under `file_id`.", schemas.PreviewResponse),
+                error(400, "No file, not multipart/form-data, or not a usable CSV."),
+                UNAUTHORIZED,
+                error(413, "The file is over 10 MB."),
+                error(415, "The file is not a CSV (a spreadsheet, an archive, an image...)."),
+            ),
+            description="Multipart form with the CSV in the field `file`. UTF-8 (with or "
+            "without BOM), UTF-16 with BOM or Windows-1252; delimiter `,` `;` tab or `|`.",
+            multipart_body=schemas.PreviewUpload,
+        ),
+    ),
+    ApiRoute(
+        "POST",
+        "/leads/import/start",
+        start,
+        Operation(
+            "startImport",
+            "Start an import job of a previewed file with field and alias mappings.",
+            (
+                Reply(202, "The job is queued.", schemas.StartResponse),
+                error(400, "Invalid body, unknown column, kind, alias target or country."),
+                UNAUTHORIZED,
+                error(404, "The file does not exist, expired, or belongs to another OU."),
+            ),
+            json_body=schemas.StartImport,
+        ),
+    ),
+    ApiRoute(
+        "GET",
+        "/leads/import/jobs",
+        list_jobs,
+        Operation(
+            "listImportJobs",
+            "List the import jobs of the token's OU, newest first.",
+            (
+                Reply(200, "A page of jobs.", schemas.JobList),
+                error(400, "`page` or `limit` is not a whole number in range."),
+                UNAUTHORIZED,
+            ),
+            query=schemas.JobListQuery,
+        ),
+    ),
+    ApiRoute(
+        "GET",
+        "/leads/import/jobs/{job_id}",
+        get_job,
+        Operation(
+            "getImportJob",
+            "The detail of an import job: counters, row errors and alias warnings.",
+            (Reply(200, "The job.", schemas.JobDetail), UNAUTHORIZED, JOB_NOT_FOUND),
+            parameters=(JOB_ID,),
+        ),
+    ),
+    ApiRoute(
+        "POST",
+        "/leads/import/jobs/{job_id}/cancel",
+        cancel_job,
+        Operation(
+            "cancelImportJob",
+            "Cancel a queued or running job (idempotent); rows not yet applied never are.",
+            (
+                Reply(200, "The job as it stopped (status `cancelled`).", schemas.JobDetail),
+                UNAUTHORIZED,
+                JOB_NOT_FOUND,
+                error(409, "The job already completed, failed, or is undoing or undone."),
+            ),
+            parameters=(JOB_ID,),
+        ),
+    ),
+    ApiRoute(
+        "POST",
+        "/leads/import/jobs/{job_id}/undo",
+        undo_job,
+        Operation(
+            "undoImportJob",
+            "Undo a completed or cancelled import with compensating events (runs in the "
+            "background).",
+            (
+                Reply(202, "The undo runs (status `undoing`, then `undone`).", schemas.JobRef),
+                UNAUTHORIZED,
+                JOB_NOT_FOUND,
+                error(409, "The job is queued or running (cancel it first), failed, or undone."),
+            ),
+            description="Leads the job created are deleted, fields it changed go back, aliases "
+            "it added are removed, except what a later import changed or may have used: the "
+            "job detail's `undo_report` lists those. Asking again while it is `undoing` "
+            "answers 202.",
+            parameters=(JOB_ID,),
+        ),
+    ),
+    ApiRoute(
+        "GET",
+        "/leads",
+        find_leads,
+        Operation(
+            "findLeads",
+            "Find leads by exactly one identifier, e.g. `?email=jane@example.com`.",
+            (
+                Reply(200, "The leads owning that identifier (zero or one).", schemas.LeadList),
+                error(400, "Not exactly one identifier, or the identifier is invalid."),
+                UNAUTHORIZED,
+            ),
+            description="Give exactly one of " + ", ".join(f"`{k}`" for k in KINDS) + "; the "
+            "value is normalized as on import.",
+            parameters=(
+                *(
+                    openapi.query_parameter(kind, {"type": "string"}, f"A {kind} identifier.")
+                    for kind in KINDS
+                ),
+                openapi.query_parameter(
+                    "default_country",
+                    {"type": "string", "default": "US"},
+                    "ISO 3166-1 alpha-2 country for a phone number without a country code.",
+                ),
+            ),
+        ),
+    ),
+    ApiRoute(
+        "GET",
+        "/leads/{lead_id}",
+        get_lead,
+        Operation(
+            "getLead",
+            "One lead.",
+            (Reply(200, "The lead.", schemas.Lead), UNAUTHORIZED, LEAD_NOT_FOUND),
+            parameters=(LEAD_ID,),
+        ),
+    ),
+    ApiRoute(
+        "GET",
+        "/leads/{lead_id}/history",
+        lead_history,
+        Operation(
+            "getLeadHistory",
+            "A lead's events in order: time, type, job and row, and what changed (old → new).",
+            (
+                Reply(200, "The lead's events, oldest first.", schemas.LeadHistory),
+                UNAUTHORIZED,
+                LEAD_NOT_FOUND,
+            ),
+            description="Also for a lead an undo deleted: its last event is `LeadDeleted`.",
+            parameters=(LEAD_ID,),
+        ),
+    ),
 ]
 
 

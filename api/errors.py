@@ -64,7 +64,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     codes = {404: "not_found", 405: "method_not_allowed"}
     messages = {
-        404: f"There is no endpoint at {request.url.path}. See the API reference in the README.",
+        404: f"There is no endpoint at {request.url.path}. GET /openapi.json lists the API.",
         405: f"{request.method} is not allowed on {request.url.path}.",
     }
     return error_response(

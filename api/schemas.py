@@ -1,24 +1,30 @@
 """Request and response bodies (pydantic v2), the source of the OpenAPI document.
 
-Request models validate what the endpoints read. Response models only *describe* what the
-endpoints return (the use cases build plain dicts); ``tests/integration/test_openapi_fuzz.py``
-validates real responses against them, so a model that drifts from its endpoint fails a test.
-Response models forbid extra keys: a field the document does not list is a mismatch too.
+Request models validate what the endpoints read (``JobListQuery``: the bounds of a query).
+Response models shape what the endpoints answer: the use cases build plain dicts, and each
+answer is validated by its model and dumped from it (``api.app.answer``). Response models
+forbid extra keys, so an answer never carries a field the document does not list;
+``tests/integration/test_openapi_fuzz.py`` checks real responses against the document too.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     WithJsonSchema,
     field_validator,
 )
+from pydantic.fields import FieldInfo
 
+from domain.errors import InvalidRequest
 from domain.identifiers import IdentifierKind
 
 # --- requests --------------------------------------------------------------------------------
@@ -63,6 +69,54 @@ class StartImport(BaseModel):
         return value
 
 
+PageSize = Annotated[int, Field(ge=1, le=100)]
+
+
+class WholeNumberQuery(BaseModel):
+    """Query parameters that are whole numbers, each with a default, ``ge`` and maybe ``le``.
+
+    The bounds of the fields are both the parsing rule (``from_query``) and the documented
+    parameters (``api.openapi.query_parameters``).
+    """
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, str]) -> Self:
+        """Parse ``params`` strictly: ASCII digits only, within the bounds, else 400 naming
+        the parameter; an absent or empty parameter takes its default."""
+        values: dict[str, int] = {}
+        for name, info in cls.model_fields.items():
+            raw = params.get(name)
+            if raw is None or raw == "":
+                continue
+            low, high = _bounds(name, info)
+            # ASCII digits: int() of "²" fails; at most 12: int() of 5000 digits fails too.
+            digits = raw.isascii() and raw.isdigit() and len(raw) <= 12
+            if not digits or int(raw) < low or (high is not None and int(raw) > high):
+                bound = f" and at most {high}" if high else ""
+                raise InvalidRequest(
+                    f"Query parameter {name!r} must be a whole number of at least {low}{bound}."
+                )
+            values[name] = int(raw)
+        return cls.model_validate(values)
+
+
+def _bounds(name: str, info: FieldInfo) -> tuple[int, int | None]:
+    """The ``ge`` and ``le`` (None: unbounded) of a whole-number query field: pydantic keeps
+    them in the field's metadata as ``annotated_types.Ge`` and ``Le``."""
+    lows = [m.ge for m in info.metadata if isinstance(getattr(m, "ge", None), int)]
+    highs = [m.le for m in info.metadata if isinstance(getattr(m, "le", None), int)]
+    if not lows:
+        raise TypeError(f"query field {name!r} needs a whole-number lower bound (ge=)")
+    return lows[-1], highs[-1] if highs else None
+
+
+class JobListQuery(WholeNumberQuery):
+    """The query of ``GET /leads/import/jobs``."""
+
+    page: int = Field(1, ge=1, le=1_000_000, description="Page number.")
+    limit: PageSize = Field(25, description="Jobs per page.")
+
+
 class PreviewUpload(BaseModel):
     """The multipart form of ``POST /leads/import/preview`` (documentation only)."""
 
@@ -73,15 +127,16 @@ class PreviewUpload(BaseModel):
 
 # --- responses -------------------------------------------------------------------------------
 
-# ISO 8601 UTC, seconds precision, with ``Z``: what ``api.app.JSON`` renders.
+# ISO 8601 UTC, seconds precision, with ``Z``: what ``api.app.JSON`` renders. An answer holds a
+# ``datetime`` (rendered by ``api.app.JSON``); a client reads the rendered string.
+TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
 Timestamp = Annotated[
-    str,
-    StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"),
+    Annotated[datetime, Strict()] | Annotated[str, StringConstraints(pattern=TIMESTAMP_PATTERN)],
     WithJsonSchema(
         {
             "type": "string",
             "format": "date-time",
-            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
+            "pattern": TIMESTAMP_PATTERN,
             "examples": ["2025-01-15T10:00:00Z"],
         }
     ),
@@ -150,7 +205,7 @@ class JobList(ResponseModel):
     jobs: list[JobListItem] = Field(description="Newest first.")
     total: Count
     page: int = Field(ge=1)
-    limit: int = Field(ge=1, le=100)
+    limit: PageSize
 
 
 class JobPrimaryIdentifier(ResponseModel):

@@ -312,7 +312,7 @@ def relay_paused(database_url: str, up_pid: int) -> Iterator[None]:
     released and the new relay resumes from the recorded position."""
     import psycopg
 
-    from consumers.relay import RELAY_LOCK
+    from adapters.locks import RELAY as RELAY_LOCK
 
     with psycopg.connect(database_url, autocommit=True) as conn:
         while True:
@@ -327,8 +327,8 @@ def relay_paused(database_url: str, up_pid: int) -> Iterator[None]:
 
 
 def new_token(database_url: str, ou: str) -> str:
-    from runtime import db
-    from runtime.tokens import create_token
+    from adapters import postgres as db
+    from adapters.tokens import create_token
 
     pool = db.make_pool(database_url, max_size=1)
     try:

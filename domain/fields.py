@@ -16,8 +16,8 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
-# One short description per field, in the order the README lists them. The
-# README is generated from this dict, so keep each entry a single sentence.
+# One short description per field, in the order docs/api.md lists them; keep each entry a
+# single sentence.
 FIELD_DESCRIPTIONS: Final[dict[str, str]] = {
     "salutation": "Form of address, such as Mr, Ms or Dr.",
     "first_name": "Given name.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -9,18 +10,36 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Conflict
 
-QUEUED = "queued"
-IN_PROGRESS = "in_progress"
-COMPLETED = "completed"
-FAILED = "failed"
-CANCELLED = "cancelled"
-UNDOING = "undoing"
-UNDONE = "undone"
+
+class JobStatus(StrEnum):
+    """A job's status, as the API shows it and the read model (``import_jobs.status``) keeps it."""
+
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    UNDOING = "undoing"
+    UNDONE = "undone"
+
+
+QUEUED, IN_PROGRESS = JobStatus.QUEUED, JobStatus.IN_PROGRESS
+COMPLETED, FAILED, CANCELLED = JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED
+UNDOING, UNDONE = JobStatus.UNDOING, JobStatus.UNDONE
+# Rows of these jobs are applied (lead workers drop rows of any other job).
+OPEN = frozenset({QUEUED, IN_PROGRESS})
 # No row of the job is applied any more (lead workers only apply rows of queued/in_progress jobs).
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED, UNDOING, UNDONE})
 # An undo starts only when no row can arrive any more: completed, or cancelled (rows not yet
 # applied never are). A running job has to be cancelled first.
 UNDOABLE = frozenset({COMPLETED, CANCELLED})
+# Stopped by a person: an importer stops publishing the rows of these jobs.
+STOPPED = frozenset({CANCELLED, UNDOING, UNDONE})
+
+
+def status_values(statuses: frozenset[JobStatus]) -> list[str]:
+    """Plain strings, sorted, for a SQL parameter (``status = ANY(%s)``)."""
+    return sorted(s.value for s in statuses)
 
 
 def job_uuid(job_id: str) -> UUID:

@@ -143,7 +143,7 @@ class Lead(Aggregate):
     ) -> Lead:
         """``Lead(...)`` for the hot path of an import: the same ``LeadCreated`` event, applied
         by the library's own ``mutate``, without the call machinery's argument coercion and
-        checks (18 -> 8 us a lead, about a tenth of a lead worker's time)."""
+        checks, which cost more than the event itself (docs/development.md, "Measured")."""
         # The event classes are dataclasses made by the library's metaclass, which mypy does
         # not see through: their fields are not known to it as constructor arguments.
         created_class: Any = cls.LeadCreated

@@ -1,7 +1,7 @@
 """The undo of a whole import, as pure functions: given one lead's events and the job being
 undone, which compensating events to append and what cannot be undone (and why).
 
-The rules (also in the README, "Undo an import"). ``J`` is the job being undone; a *later
+The rules (also in docs/api.md, "Undo an import"). ``J`` is the job being undone; a *later
 change* is an event on the lead after J's event in question that
 
 - comes from another job (J's own later rows are undone together with the first one),

@@ -12,76 +12,78 @@ from typing import Any
 import orjson
 from psycopg import Cursor
 
-from domain.import_job import ImportJob
-
-_STATUS_OF = {
-    "JobQueued": "queued",
-    "JobStarted": "in_progress",
-    "JobCompleted": "completed",
-    "JobFailed": "failed",
-    "JobCancelled": "cancelled",
-    "JobUndoRequested": "undoing",
-    "JobUndone": "undone",
-}
+from domain.import_job import (
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    IN_PROGRESS,
+    OPEN,
+    QUEUED,
+    UNDOING,
+    UNDONE,
+    ImportJob,
+    status_values,
+)
 
 
 def job_event_effects(job: ImportJob, events: list[Any]) -> list[Any]:
     """Statements that project ``events`` (pending events of ``job``) onto ``import_jobs``."""
     effects = []
     for e in events:
-        kind = type(e).__name__
         at: datetime = e.timestamp
-        if kind == "JobQueued":
-            effects.append(_insert_job(job, at))
-        elif kind == "JobStarted":
-            effects.append(
-                _sql(
-                    "UPDATE import_jobs SET status = CASE WHEN status = 'queued' THEN 'in_progress'"
-                    " ELSE status END, started_at = COALESCE(started_at, %s), last_progress_at = %s"
-                    " WHERE job_id = %s",
-                    (at, at, job.job_id),
+        match e:
+            case ImportJob.JobQueued():
+                effects.append(_insert_job(job, at))
+            case ImportJob.JobStarted():
+                effects.append(
+                    _sql(
+                        "UPDATE import_jobs SET status = CASE WHEN status = %s THEN %s"
+                        " ELSE status END, started_at = COALESCE(started_at, %s),"
+                        " last_progress_at = %s WHERE job_id = %s",
+                        (QUEUED.value, IN_PROGRESS.value, at, at, job.job_id),
+                    )
                 )
-            )
-        elif kind == "JobRowsPublished":
-            effects.append(
-                _sql(
-                    "UPDATE import_jobs SET last_progress_at = %s WHERE job_id = %s",
-                    (at, job.job_id),
+            case ImportJob.JobRowsPublished():
+                effects.append(
+                    _sql(
+                        "UPDATE import_jobs SET last_progress_at = %s WHERE job_id = %s",
+                        (at, job.job_id),
+                    )
                 )
-            )
-        elif kind in ("JobCompleted", "JobCancelled"):
-            effects.append(
-                _sql(
-                    "UPDATE import_jobs SET status = %s, completed_at = %s,"
-                    " started_at = COALESCE(started_at, %s) WHERE job_id = %s",
-                    (_STATUS_OF[kind], at, at, job.job_id),
+            case ImportJob.JobCompleted() | ImportJob.JobCancelled():
+                status = COMPLETED if isinstance(e, ImportJob.JobCompleted) else CANCELLED
+                effects.append(
+                    _sql(
+                        "UPDATE import_jobs SET status = %s, completed_at = %s,"
+                        " started_at = COALESCE(started_at, %s) WHERE job_id = %s",
+                        (status.value, at, at, job.job_id),
+                    )
                 )
-            )
-        elif kind == "JobFailed":
-            effects.append(
-                _sql(
-                    "UPDATE import_jobs SET status = 'failed', completed_at = %s,"
-                    " failure_reason = %s WHERE job_id = %s",
-                    (at, e.reason, job.job_id),
+            case ImportJob.JobFailed():
+                effects.append(
+                    _sql(
+                        "UPDATE import_jobs SET status = %s, completed_at = %s,"
+                        " failure_reason = %s WHERE job_id = %s",
+                        (FAILED.value, at, e.reason, job.job_id),
+                    )
                 )
-            )
-        elif kind == "JobUndoRequested":
-            # last_progress_at: the undo's progress clock (the importer's sweep re-asks for an
-            # undo that stopped moving, e.g. its request was lost).
-            effects.append(
-                _sql(
-                    "UPDATE import_jobs SET status = 'undoing', last_progress_at = %s"
-                    " WHERE job_id = %s",
-                    (at, job.job_id),
+            case ImportJob.JobUndoRequested():
+                # last_progress_at: the undo's progress clock (the importer's sweep re-asks for
+                # an undo that stopped moving, e.g. its request was lost).
+                effects.append(
+                    _sql(
+                        "UPDATE import_jobs SET status = %s, last_progress_at = %s"
+                        " WHERE job_id = %s",
+                        (UNDOING.value, at, job.job_id),
+                    )
                 )
-            )
-        elif kind == "JobUndone":
-            effects.append(
-                _sql(
-                    "UPDATE import_jobs SET status = 'undone', undo_report = %s WHERE job_id = %s",
-                    (orjson.dumps(e.report).decode(), job.job_id),
+            case ImportJob.JobUndone():
+                effects.append(
+                    _sql(
+                        "UPDATE import_jobs SET status = %s, undo_report = %s WHERE job_id = %s",
+                        (UNDONE.value, orjson.dumps(e.report).decode(), job.job_id),
+                    )
                 )
-            )
     return effects
 
 
@@ -96,11 +98,12 @@ def _insert_job(job: ImportJob, at: datetime) -> Any:
     return _sql(
         "INSERT INTO import_jobs (job_id, ou, status, file_id, file_name, created_at, total_rows,"
         " primary_identifier, field_mappings, alias_mappings, ignored_fields, default_country,"
-        " last_progress_at) VALUES (%s, %s, 'queued', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " last_progress_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (job_id) DO NOTHING",
         (
             job.job_id,
             job.ou,
+            QUEUED.value,
             job.file_id,
             job.file_name,
             at,
@@ -199,11 +202,11 @@ def get_job(curs: Cursor[Any], ou: str, job_id: str) -> dict[str, Any] | None:
 def open_job_ids_at_total(curs: Cursor[Any], job_ids: list[str] | None) -> list[str]:
     """Jobs that every row has reached but are not marked completed yet."""
     query = (
-        "SELECT job_id FROM import_jobs WHERE status IN ('queued', 'in_progress')"
+        "SELECT job_id FROM import_jobs WHERE status = ANY(%s)"
         " AND created_count + updated_count + failed_count >= total_rows"
     )
     if job_ids is None:
-        curs.execute(query)
+        curs.execute(query, (status_values(OPEN),))
     else:
-        curs.execute(query + " AND job_id = ANY(%s)", (job_ids,))
+        curs.execute(query + " AND job_id = ANY(%s)", (status_values(OPEN), job_ids))
     return [r["job_id"] for r in curs.fetchall()]

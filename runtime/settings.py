@@ -6,12 +6,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TOPIC_JOBS = "lead-import.jobs"
-TOPIC_ROWS = "lead-import.rows"
-TOPIC_LEAD_EVENTS = "leads.events"
-TOPIC_JOB_EVENTS = "lead-import.job-events"
-ALL_TOPICS = (TOPIC_JOBS, TOPIC_ROWS, TOPIC_LEAD_EVENTS, TOPIC_JOB_EVENTS)
-
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()

@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from adapters import kafka
+from adapters import postgres as db
+from adapters.kafka import ALL_TOPICS
+from adapters.tokens import create_token
 from api.app import create_app
-from runtime import bootstrap, db, kafka
-from runtime.bootstrap import Container
-from runtime.settings import ALL_TOPICS
-from runtime.tokens import create_token
+from application.container import Container
+from runtime import bootstrap
 from tests.services import Workers, broker, database
 
 

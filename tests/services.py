@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from runtime.embedded import EmbeddedKafka, EmbeddedPostgres
+from adapters.embedded import EmbeddedKafka, EmbeddedPostgres
 
 
 def docker_answers() -> bool:

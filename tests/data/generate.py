@@ -20,7 +20,7 @@ is created), ``job.warnings`` (exact alias warnings; none when absent) and ``lea
 
 Row numbers are what a spreadsheet shows: the header is row 1, the first data row row 2, a
 quoted multi-line cell is one row, blank rows are skipped but keep their number. Ragged rows:
-missing cells are empty, cells beyond the header are ignored (README "Files").
+missing cells are empty, cells beyond the header are ignored (docs/api.md, "Files").
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from adapters.embedded import EmbeddedKafka
 from api.app import create_app
+from application.container import Container
 from runtime import bootstrap
-from runtime.bootstrap import Container
-from runtime.embedded import EmbeddedKafka
 from tests.helpers import import_csv, start, upload, wait_for
 from tests.services import Workers
 

@@ -22,9 +22,9 @@ import psycopg
 import pytest
 from kafka import KafkaAdminClient
 
-from runtime.embedded import free_port
-from runtime.kafka import ping as kafka_ping
-from runtime.settings import ALL_TOPICS
+from adapters.embedded import free_port
+from adapters.kafka import ALL_TOPICS
+from adapters.kafka import ping as kafka_ping
 from tests.helpers import wait_for
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from adapters import kafka
+from adapters.embedded import EmbeddedKafka
+from adapters.kafka import ALL_TOPICS
+from adapters.tokens import create_token
 from api.app import create_app
-from runtime import bootstrap, kafka
-from runtime.bootstrap import Container
-from runtime.embedded import EmbeddedKafka
-from runtime.settings import ALL_TOPICS
-from runtime.tokens import create_token
+from application.container import Container
+from runtime import bootstrap
 from tests.helpers import start, upload, wait_for, wait_job
 from tests.services import Workers
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from runtime.bootstrap import Container
+from application.container import Container
 from tests.helpers import import_csv, lead_by, start, upload, wait_job
 from tests.services import Workers
 

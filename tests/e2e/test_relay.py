@@ -1,6 +1,6 @@
 """The outbox relay seen from a downstream system: a plain kafka-python consumer subscribed to
 ``leads.events`` and ``lead-import.job-events`` receives the events an import causes, as
-documented in the README ("Subscribing to lead events").
+documented in docs/events.md ("Subscribing to lead events").
 
 The relay runs as its own worker process (started here, not in the shared ``workers`` fixture);
 the importer and lead workers are the shared ones. Other tests share the topics, so everything is
@@ -26,10 +26,10 @@ import pytest
 from kafka import KafkaConsumer
 from starlette.testclient import TestClient
 
-from consumers.relay import Outgoing, envelope, event_id
+from application.container import Container
+from application.relaying import Outgoing, envelope, event_id
 from domain.import_job import ImportJob
 from domain.lead import Lead
-from runtime.bootstrap import Container
 from tests.helpers import big_csv, import_csv, lead_by, start, upload, wait_for, wait_job
 from tests.services import Workers
 

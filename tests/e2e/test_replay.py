@@ -24,9 +24,15 @@ from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 from starlette.testclient import TestClient
 
+from adapters import postgres as db
+from adapters.eventstore import create_event_store_tables, open_event_store
+from adapters.tokens import create_token
+from application import jobs
+from application.container import Container
 from domain.import_job import ImportJob
 from domain.lead import Lead
 from projections import replay as replay_module
+from projections import swap as swap_module
 from projections.replay import (
     OPERATIONAL_COLUMNS,
     TABLES,
@@ -35,10 +41,6 @@ from projections.replay import (
     describe_table,
     replay,
 )
-from runtime import db, services
-from runtime.bootstrap import Container
-from runtime.eventstore import create_event_store_tables, open_event_store
-from runtime.tokens import create_token
 from tests.helpers import big_csv, import_csv, start, upload, wait_for, wait_job
 from tests.services import Workers
 
@@ -115,9 +117,9 @@ def seeded(
         ignored_fields=[],
         default_country="US",
     )
-    services.save_job(container, failed)  # as the importer does when the file is gone
+    jobs.save_job(container, failed)  # as the importer does when the file is gone
     failed.fail("The uploaded file is no longer available.")
-    services.save_job(container, failed)
+    jobs.save_job(container, failed)
 
     undo = client.post(f"/leads/import/jobs/{second['job_id']}/undo", headers=auth)
     assert undo.status_code == 202, undo.text
@@ -228,7 +230,7 @@ def test_replay_rebuilds_identical_projections(
     assert any(status == 404 for status, _ in before_answers.values())
     assert len(before_rows["import_jobs"]) == len(seeded.job_ids)
 
-    report = replay(container.events, database_url)
+    report = replay(container.store, database_url)
 
     assert isinstance(report, ReplayReport)
     assert report.events > 0 and report.swap_attempts >= 1
@@ -236,7 +238,6 @@ def test_replay_rebuilds_identical_projections(
     assert api_answers(client, seeded.auth, lead_ids) == before_answers
     # Same columns, keys, indexes and constraints, and the next migrate() changes nothing.
     assert catalog(conn) == before_catalog
-    assert replay_module.MIGRATION_LOCK == db.MIGRATION_LOCK  # the swap excludes a migration
     db.migrate(database_url)
     assert catalog(conn) == before_catalog
     leftovers = conn.execute(
@@ -245,11 +246,11 @@ def test_replay_rebuilds_identical_projections(
     ).fetchone()
     assert leftovers == {"n": 0}
     # last_progress_at is derived from the events: the latest event of the job.
-    jobs = conn.execute(
+    job_rows = conn.execute(
         "SELECT last_progress_at, created_at, completed_at FROM import_jobs WHERE ou = %s",
         (seeded.ou,),
     ).fetchall()
-    assert all(j["last_progress_at"] >= j["created_at"] for j in jobs)
+    assert all(j["last_progress_at"] >= j["created_at"] for j in job_rows)
 
 
 def test_replay_command_rebuilds_from_the_events_alone(
@@ -346,7 +347,7 @@ def test_the_api_answers_during_a_rebuild_while_workers_write(
 
     def run() -> None:
         try:
-            outcome["report"] = replay(container.events, database_url)
+            outcome["report"] = replay(container.store, database_url)
         except Exception as e:  # reported by the assertion below
             outcome["error"] = e
 
@@ -379,7 +380,7 @@ def test_the_api_answers_during_a_rebuild_while_workers_write(
     assert api_answers(client, seeded.auth, lead_ids) == expected
 
     before = table_rows(conn, busy_ou)
-    again = replay(container.events, database_url)
+    again = replay(container.store, database_url)
     assert again.position >= report.position
     assert table_rows(conn, busy_ou) == before
 
@@ -401,11 +402,11 @@ def test_an_unknown_event_type_stops_the_replay_before_the_swap(
         timestamp=LeadMerged.create_timestamp(),
         into="x",  # type: ignore[call-arg]
     )
-    stored = container.events.mapper.to_stored_event(merged)
+    stored = container.store.mapper.to_stored_event(merged)
     if kind == "unresolvable topic":
         stored = StoredEvent(stored.originator_id, 2, "domain.lead:Lead.LeadSplit", stored.state)
     before, oids = catalog(conn), _table_oids(conn)
-    recorder: Any = container.events.recorder
+    recorder: Any = container.store.recorder
     original = recorder.select_notifications
 
     def with_unknown(start: int | None, limit: int, *args: Any, **kwargs: Any) -> Any:
@@ -418,7 +419,7 @@ def test_an_unknown_event_type_stops_the_replay_before_the_swap(
     recorder.select_notifications = with_unknown
     try:
         with pytest.raises(UnknownEvent, match=r"(:LeadMerged|Lead\.LeadSplit)' event"):
-            replay(container.events, database_url)
+            replay(container.store, database_url)
     finally:
         del recorder.select_notifications
     assert _table_oids(conn) == oids
@@ -435,7 +436,7 @@ def test_the_swap_gives_way_to_a_long_transaction_and_retries(
     """A transaction holds a projection table longer than the swap's lock timeout: the swap
     gives way (readers do not queue behind it for long), catches up, retries, and succeeds once
     the transaction ended."""
-    monkeypatch.setattr(replay_module, "SWAP_LOCK_TIMEOUT", "200ms")
+    monkeypatch.setattr(swap_module, "SWAP_LOCK_TIMEOUT", "200ms")
     blocker = psycopg.connect(database_url)
     blocker.execute("SELECT count(*) FROM leads_view")  # ACCESS SHARE until the transaction ends
     gave_way = threading.Event()
@@ -454,7 +455,7 @@ def test_the_swap_gives_way_to_a_long_transaction_and_retries(
     release = threading.Thread(target=release_when_it_gave_way)
     release.start()
     try:
-        report = replay(container.events, database_url)
+        report = replay(container.store, database_url)
     finally:
         gave_way.set()
         release.join()

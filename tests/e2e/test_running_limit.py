@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from adapters import kafka
+from adapters import postgres as db
+from adapters.embedded import EmbeddedKafka, EmbeddedPostgres
+from adapters.kafka import ALL_TOPICS
+from adapters.tokens import create_token
 from api.app import create_app
-from runtime import bootstrap, db, kafka
-from runtime.embedded import EmbeddedKafka, EmbeddedPostgres
-from runtime.settings import ALL_TOPICS
-from runtime.tokens import create_token
+from runtime import bootstrap
 from tests.helpers import start, upload, wait_for, wait_job
 from tests.services import Workers
 

@@ -8,12 +8,12 @@ from uuid import UUID
 
 from starlette.testclient import TestClient
 
+from adapters.embedded import EmbeddedKafka
 from api.app import create_app
-from consumers import undo
+from application import jobs, undo
+from application.container import Container
 from domain.lead import Lead
-from runtime import bootstrap, services
-from runtime.bootstrap import Container
-from runtime.embedded import EmbeddedKafka
+from runtime import bootstrap
 from tests.helpers import import_csv, lead_by, start, upload, wait_for
 from tests.services import Workers
 
@@ -61,7 +61,7 @@ def one_lead(client: TestClient, auth: dict[str, str], **query: str) -> dict[str
 
 
 def event_types(container: Container, lead_id: str) -> list[str]:
-    return [type(e).__name__ for e in container.events.events.get(UUID(lead_id))]
+    return [type(e).__name__ for e in container.store.events.get(UUID(lead_id))]
 
 
 def test_undo_puts_every_lead_back_as_before_the_import(
@@ -231,9 +231,9 @@ def test_a_redelivered_undo_after_a_crash_compensates_each_lead_once(
     job_id = job["job_id"]
     # The undo starts (no request is published: this test plays the importer) and dies after
     # its first batch of leads.
-    aggregate = services.get_job_aggregate(container, job_id)
+    aggregate = jobs.get_job_aggregate(container, job_id)
     assert aggregate is not None and aggregate.request_undo()
-    services.save_job(container, aggregate)
+    jobs.save_job(container, aggregate)
     leads = undo.touched_leads(container, job_id)
     assert len(leads) == 6
     undo.undo_leads(container, job_id, leads[:4], {})
@@ -245,7 +245,7 @@ def test_a_redelivered_undo_after_a_crash_compensates_each_lead_once(
     assert done["status"] == "undone"
     assert done["undo_report"]["leads_deleted"] == 6
     for lead_id in leads:
-        events: list[Any] = list(container.events.events.get(lead_id))
+        events: list[Any] = list(container.store.events.get(lead_id))
         assert [type(e) for e in events] == [Lead.LeadCreated, Lead.LeadDeleted]
         assert (events[-1].job_id, events[-1].undo) == (job_id, True)
     assert all(lead_by(client, auth, email=f"u{i}@example.com") == [] for i in range(6))
@@ -276,10 +276,10 @@ def _undo_refused_until_cancelled(
     assert queued.status_code == 409
     assert queued.json()["error"]["code"] == "conflict"
     assert "cancel it first" in queued.json()["error"]["message"].lower()
-    job = services.get_job_aggregate(c, job_id)
+    job = jobs.get_job_aggregate(c, job_id)
     assert job is not None
     job.start()
-    services.save_job(c, job)
+    jobs.save_job(c, job)
     assert detail(client, auth, job_id)["status"] == "in_progress"
     assert client.post(url, headers=auth).status_code == 409
 

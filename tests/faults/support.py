@@ -23,11 +23,11 @@ from kafka import KafkaConsumer
 from kafka.structs import TopicPartition
 from starlette.testclient import TestClient
 
-from consumers.relay import event_id
+from adapters.embedded import EmbeddedKafka, EmbeddedPostgres
+from adapters.kafka import TOPIC_LEAD_EVENTS
+from application.container import Container
+from application.relaying import event_id
 from domain.import_job import job_uuid
-from runtime.bootstrap import Container
-from runtime.embedded import EmbeddedKafka, EmbeddedPostgres
-from runtime.settings import TOPIC_LEAD_EVENTS
 from tests.helpers import start, upload, wait_for
 from tests.services import Workers
 

@@ -17,9 +17,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from adapters import kafka
+from adapters.embedded import EmbeddedKafka
 from consumers import loop
-from runtime import kafka
-from runtime.embedded import EmbeddedKafka
 from tests.faults.support import (
     JOB_TIMEOUT_S,
     REWIND_LOG,

@@ -18,9 +18,8 @@ import pytest
 from kafka import KafkaConsumer
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
+from adapters.kafka import TOPIC_ROWS, make_producer
 from consumers.leads import GROUP
-from runtime.kafka import make_producer
-from runtime.settings import TOPIC_ROWS
 from tests.faults.support import (
     JOB_TIMEOUT_S,
     SEED,

@@ -12,7 +12,7 @@ import random
 
 import pytest
 
-from runtime.settings import TOPIC_ROWS
+from adapters.kafka import TOPIC_ROWS
 from tests.faults.support import (
     JOB_TIMEOUT_S,
     SEED,

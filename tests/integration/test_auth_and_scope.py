@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from runtime.bootstrap import Container
+from application.container import Container
 from tests.helpers import assert_error, import_csv, lead_by, start, upload
 from tests.services import Workers
 

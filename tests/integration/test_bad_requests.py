@@ -17,9 +17,9 @@ import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from adapters.tokens import create_token
 from api.app import routes as app_routes
-from runtime.bootstrap import Container
-from runtime.tokens import create_token
+from application.container import Container
 from tests.helpers import assert_error, lead_by, wait_for, wait_job
 from tests.services import Workers
 

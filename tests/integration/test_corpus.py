@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from runtime.bootstrap import Container
+from application.container import Container
 from tests.data import generate
 from tests.helpers import assert_error, lead_by, wait_job
 from tests.services import Workers

@@ -11,9 +11,9 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
+from application.container import Container
 from domain.history import lead_history
 from domain.lead import Lead
-from runtime.bootstrap import Container
 
 CREATED_V1_KEYS = {
     "timestamp",
@@ -37,7 +37,7 @@ def test_version_2_events_are_stored_with_their_class_version(container: Contain
         row=2,
     )
     [created] = lead.collect_events()
-    stored = container.events.mapper.to_stored_event(created)
+    stored = container.store.mapper.to_stored_event(created)
     state = json.loads(stored.state)
     assert state["class_version"] == 2
     assert state["source"] == "csv"
@@ -46,7 +46,7 @@ def test_version_2_events_are_stored_with_their_class_version(container: Contain
 
 
 def test_an_old_lead_created_event_is_read_through_the_upcaster(container: Container) -> None:
-    app = container.events
+    app = container.store
     lead_id = uuid.uuid4()
     ou = f"ou-v1-{uuid.uuid4().hex[:8]}"
     # The state as version 1 of LeadCreated stored it: no "source", no "class_version" key

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
+from adapters.embedded import free_port
 from api.app import create_app
+from application.container import Container
 from runtime import bootstrap
-from runtime.bootstrap import Container
-from runtime.embedded import free_port
 
 # A readiness probe must answer well within a typical probe timeout.
 PROBE_BUDGET_S = 10.0
@@ -57,7 +57,7 @@ def test_readyz_is_503_when_the_broker_does_not_answer(without_broker: TestClien
     assert without_broker.get("/healthz").status_code == 200
     if elapsed > PROBE_BUDGET_S:
         pytest.xfail(
-            f"/readyz took {elapsed:.0f} s with the broker down: runtime.kafka.ping does not pass "
+            f"/readyz took {elapsed:.0f} s with the broker down: adapters.kafka.ping does not pass "
             "bootstrap_timeout_ms to KafkaAdminClient, so kafka-python waits its 30 s default"
         )
 

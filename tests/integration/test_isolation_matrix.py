@@ -19,9 +19,9 @@ import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from adapters.tokens import create_token
 from api import app as app_module
-from runtime.bootstrap import Container
-from runtime.tokens import create_token
+from application.container import Container
 from tests.helpers import assert_error, import_csv, lead_by, start, upload
 from tests.services import Workers
 

@@ -1,5 +1,5 @@
 """The OpenAPI document (``GET /openapi.json``): served without a token, complete, true to real
-responses, and fuzzed with schemathesis against the in-process app and real services.
+responses, and fuzzed with schemathesis against the in-process app and real jobs.
 
 The fuzz run sends, per operation, up to ``FUZZ_EXAMPLES`` generated requests (positive and
 negative data, derandomized, no deadline) with the token of an OU that owns real data (a finished
@@ -34,15 +34,15 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
+from adapters.tokens import create_token
 from api import app as app_module
 from api import schemas
 from api.app import create_app
 from api.openapi import openapi_document
+from application.container import Container
 from domain.fields import PROFILE_FIELDS
 from domain.identifiers import ALIAS_TARGETS, KINDS
 from runtime import bootstrap
-from runtime.bootstrap import Container
-from runtime.tokens import create_token
 from tests.helpers import lead_by, start, upload, wait_for, wait_job
 from tests.services import Workers
 
@@ -76,7 +76,7 @@ SEED_MAPPINGS: dict[str, Any] = {
 def document_routes() -> set[tuple[str, str]]:
     return {
         (method.upper(), path)
-        for path, item in openapi_document()["paths"].items()
+        for path, item in openapi_document(app_module.routes)["paths"].items()
         for method in item
     }
 
@@ -93,7 +93,7 @@ def app_routes() -> set[tuple[str, str]]:
 
 def response_validator(method: str, path: str, status: int, model: type[BaseModel]) -> Any:
     """A JSON Schema validator of the documented body of ``status``, which must be ``model``."""
-    document = openapi_document()
+    document = openapi_document(app_module.routes)
     responses = document["paths"][path][method.lower()]["responses"]
     assert str(status) in responses, f"{method} {path} answered {status}, not documented"
     body = responses[str(status)]["content"]["application/json"]["schema"]
@@ -124,7 +124,7 @@ def test_openapi_json_is_served_without_a_token(client: TestClient) -> None:
     r = client.get("/openapi.json")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/json")
-    assert r.json() == openapi_document()
+    assert r.json() == openapi_document(app_module.routes)
     assert r.json()["openapi"] == "3.1.0"
 
 
@@ -133,7 +133,7 @@ def test_every_route_is_documented_and_nothing_else() -> None:
 
 
 def test_every_operation_documents_its_answers() -> None:
-    document = openapi_document()
+    document = openapi_document(app_module.routes)
     [(name, scheme)] = document["components"]["securitySchemes"].items()
     assert (name, scheme["type"], scheme["scheme"]) == ("bearerAuth", "http", "bearer")
     assert document["security"] == [{"bearerAuth": []}]
@@ -157,12 +157,12 @@ def _ok(result: Any) -> Any:
 
 
 def test_the_document_is_valid_openapi_3_1() -> None:
-    loaded = schemathesis.openapi.from_dict(openapi_document())
+    loaded = schemathesis.openapi.from_dict(openapi_document(app_module.routes))
     loaded.validate()  # against the OpenAPI 3.1 meta-schema
     # Building every operation resolves every reference and parameter.
     operations = {(op.method.upper(), op.path) for op in map(_ok, loaded.get_all_operations())}
     assert operations == document_routes()
-    components = openapi_document()["components"]
+    components = openapi_document(app_module.routes)["components"]
     for name, schema in components["schemas"].items():
         assert "$defs" not in schema, name
         # Each component is a valid JSON Schema whose references resolve.
@@ -474,7 +474,7 @@ class LateApp:
 
 
 APP = LateApp()
-SCHEMA = schemathesis.openapi.from_dict(openapi_document())
+SCHEMA = schemathesis.openapi.from_dict(openapi_document(app_module.routes))
 SCHEMA.app = APP
 
 

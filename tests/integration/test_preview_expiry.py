@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from adapters.embedded import EmbeddedKafka
+from adapters.tokens import create_token
 from api.app import create_app
-from runtime import bootstrap, services
-from runtime.bootstrap import Container
-from runtime.embedded import EmbeddedKafka
-from runtime.tokens import create_token
+from application import jobs, previews
+from application.container import Container
+from runtime import bootstrap
 from tests.helpers import upload
 
 CSV = "Email,Name\njane@example.com,Jane\njohn@example.com,John\n"
@@ -135,7 +136,7 @@ def test_purge_deletes_expired_uploads_but_keeps_those_an_open_job_reads(
     clock.advance(timedelta(minutes=31))  # abandoned and in_use are 61 min old, recent 31 min
 
     # The purge is global: it may also delete other tests' older uploads, hence ">=".
-    assert services.purge_expired_files(c) >= 1
+    assert previews.purge_expired_files(c) >= 1
 
     assert stored_file_ids(c, [abandoned, in_use, recent]) == {in_use, recent}
     job = clocked.client.get(f"/leads/import/jobs/{job_id}", headers=clocked.headers).json()
@@ -151,14 +152,14 @@ def test_purge_deletes_an_upload_once_its_job_is_finished(clocked: Clocked) -> N
     file_id = upload(clocked.client, clocked.headers, CSV)["file_id"]
     r = start_request(clocked, file_id)
     assert r.status_code == 202, r.text
-    job = services.get_job_aggregate(c, r.json()["job_id"])
+    job = jobs.get_job_aggregate(c, r.json()["job_id"])
     assert job is not None
     job.fail("stopped by the test")  # no API ends a job; the importer does this in production
-    services.save_job(c, job)
+    jobs.save_job(c, job)
     failed = clocked.client.get(f"/leads/import/jobs/{job.job_id}", headers=clocked.headers)
     assert failed.json()["status"] == "failed"
     clock.advance(timedelta(minutes=61))
 
-    services.purge_expired_files(c)
+    previews.purge_expired_files(c)
 
     assert stored_file_ids(c, [file_id]) == set()

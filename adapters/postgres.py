@@ -1,15 +1,25 @@
-"""PostgreSQL connections and schema migration."""
+"""PostgreSQL connections, schema migration, and waiting for a database that is away."""
 
 from __future__ import annotations
 
 import importlib.resources
-from typing import Any
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import psycopg
+from eventsourcing.persistence import OperationalError as StoreOperationalError
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-MIGRATION_LOCK = 7_431_001  # advisory lock key: one process migrates at a time
+from adapters import locks
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# The database is away (a restart, the network): psycopg's errors and the event store's.
+UNAVAILABLE = (psycopg.OperationalError, StoreOperationalError)
 
 
 def connect(url: str, **kwargs: Any) -> psycopg.Connection[Any]:
@@ -32,16 +42,16 @@ def make_pool(url: str, *, min_size: int = 1, max_size: int = 8) -> ConnectionPo
 def migrate(url: str) -> None:
     """Create or update every table, once, whatever number of processes start together."""
     # Imported here: the event store module imports eventsourcing, which reads its own env.
-    from runtime.eventstore import create_event_store_tables
+    from adapters.eventstore import create_event_store_tables
 
-    sql = importlib.resources.files("runtime").joinpath("schema.sql").read_text()
+    sql = importlib.resources.files("adapters").joinpath("schema.sql").read_text()
     with connect(url, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+        conn.execute("SELECT pg_advisory_lock(%s)", (locks.MIGRATION,))
         try:
             conn.execute(sql)  # a trusted file shipped with the package
             create_event_store_tables(url)
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+            conn.execute("SELECT pg_advisory_unlock(%s)", (locks.MIGRATION,))
 
 
 def ping(url: str, timeout: float = 2.0) -> bool:
@@ -51,3 +61,19 @@ def ping(url: str, timeout: float = 2.0) -> bool:
         return True
     except psycopg.Error:
         return False
+
+
+def retry_while_unavailable(action: Callable[[], T], stop: threading.Event) -> T:
+    """``action()`` again and again while the database is away (0.2 s, doubling, at most 5 s
+    apart), until it answers or ``stop`` is set (then the error is raised). Only for actions
+    that are safe to repeat."""
+    delay = 0.2
+    while True:
+        try:
+            return action()
+        except UNAVAILABLE as e:
+            if stop.is_set():
+                raise
+            log.warning("database unavailable, retrying in %.1f s: %s", delay, e)
+            stop.wait(delay)
+            delay = min(delay * 2, 5.0)

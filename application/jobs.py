@@ -1,124 +1,29 @@
-"""Use cases behind the HTTP API and the workers: preview, start, and the job lifecycle."""
+"""Jobs: start, cancel, undo request; the job lifecycle the workers drive (start, complete); job
+requests on Kafka."""
 
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import orjson
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from domain import csvfile
+from adapters import locks
+from adapters.kafka import TOPIC_JOBS
+from application.container import Container
+from application.previews import load_file
 from domain.errors import Conflict, InvalidRequest, NotFound
 from domain.fields import split_mappings
 from domain.identifiers import ALIAS_TARGETS, KINDS, IdentifierKind, is_valid_country
-from domain.import_job import ImportJob, job_uuid
+from domain.import_job import IN_PROGRESS, QUEUED, UNDOING, ImportJob, job_uuid
+from projections import jobs as jobs_view
 from projections.jobs import job_event_effects, open_job_ids_at_total
-from runtime.bootstrap import Container
-from runtime.settings import TOPIC_JOBS
 
 log = logging.getLogger(__name__)
-
-PREVIEW_TTL = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    file_id: str
-    ou: str
-    file_name: str
-    content: bytes
-    format: csvfile.CsvFormat
-    headers: list[str]
-    row_count: int
-
-
-# --- preview ---------------------------------------------------------------------------------
-
-
-def preview(c: Container, ou: str, file_name: str, data: bytes) -> dict[str, Any]:
-    """Inspect an uploaded CSV, keep it for an hour, and describe it."""
-    parsed = csvfile.inspect(data)
-    file_id = "preview_" + secrets.token_urlsafe(18)
-    now = c.clock()
-    expires = now + PREVIEW_TTL
-    with c.pool.connection() as conn:
-        conn.execute(
-            "INSERT INTO preview_files (file_id, ou, file_name, content, encoding, delimiter,"
-            " headers, row_count, created_at, expires_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                file_id,
-                ou,
-                file_name,
-                data,
-                parsed.format.encoding,
-                parsed.format.delimiter,
-                orjson.dumps(parsed.headers).decode(),
-                parsed.row_count,
-                now,
-                expires,
-            ),
-        )
-    return {
-        "file_id": file_id,
-        "file_name": file_name,
-        "headers": parsed.headers,
-        "sample_rows": parsed.sample_rows,
-        "row_count": parsed.row_count,
-        "auto_detected_identifiers": {
-            "email_columns": parsed.email_columns,
-            "phone_columns": parsed.phone_columns,
-        },
-        "expires_at": expires,
-    }
-
-
-def load_file(
-    c: Container, file_id: str, ou: str | None = None, *, fresh_only: bool = True
-) -> StoredFile | None:
-    """A stored upload. ``ou`` scopes the lookup; ``fresh_only`` hides expired ones."""
-    query = "SELECT * FROM preview_files WHERE file_id = %s"
-    params: list[Any] = [file_id]
-    if ou is not None:
-        query += " AND ou = %s"
-        params.append(ou)
-    if fresh_only:
-        query += " AND expires_at > %s"
-        params.append(c.clock())
-    with c.pool.connection() as conn:
-        r = conn.execute(query, params).fetchone()
-    if r is None:
-        return None
-    return StoredFile(
-        file_id=r["file_id"],
-        ou=r["ou"],
-        file_name=r["file_name"],
-        content=bytes(r["content"]),
-        format=csvfile.CsvFormat(encoding=r["encoding"], delimiter=r["delimiter"]),
-        headers=list(r["headers"]),
-        row_count=r["row_count"],
-    )
-
-
-def purge_expired_files(c: Container) -> int:
-    """Delete expired uploads, except those an unfinished job still reads."""
-    with c.pool.connection() as conn:
-        cur = conn.execute(
-            "DELETE FROM preview_files p WHERE p.expires_at <= %s AND NOT EXISTS ("
-            " SELECT 1 FROM import_jobs j WHERE j.file_id = p.file_id"
-            " AND j.status IN ('queued', 'in_progress'))",
-            (c.clock(),),
-        )
-        return int(cur.rowcount)
-
-
-# --- start -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -195,7 +100,7 @@ def start(c: Container, ou: str, cmd: StartCommand) -> dict[str, Any]:
     request_job(c, job.job_id, ou)
     response: dict[str, Any] = {
         "job_id": job.job_id,
-        "status": "queued",
+        "status": QUEUED,
         "message": "Import job started",
         "file_name": stored.file_name,
         "total_rows": stored.row_count,
@@ -208,15 +113,25 @@ def start(c: Container, ou: str, cmd: StartCommand) -> dict[str, Any]:
 def request_job(c: Container, job_id: str, ou: str, *, redrive: bool = False) -> None:
     """Ask an importer to publish a job's rows (``redrive``: again, the ones without an outcome).
     If this request is lost, the stall sweep asks again."""
-    request = {"job_id": job_id, "ou": ou, "redrive": redrive}
+    _send_request(c, {"job_id": job_id, "ou": ou, "redrive": redrive})
+
+
+def request_undo(c: Container, job_id: str, ou: str) -> None:
+    """Ask an importer to undo a job. If this request is lost, the stall sweep asks again."""
+    _send_request(c, {"job_id": job_id, "ou": ou, "action": "undo"})
+
+
+def _send_request(c: Container, request: dict[str, Any]) -> None:
+    """Publish a job request and wait for the broker's acknowledgement. A request that could not
+    be published is logged, not raised: the importer's sweep asks again for a job that does not
+    move."""
+    job_id = request["job_id"]
     try:
         c.producer.send(TOPIC_JOBS, key=job_id.encode(), value=orjson.dumps(request)).get(
             timeout=10
         )
     except Exception:
-        log.exception(
-            "could not publish the job request for %s; the stall sweep will retry", job_id
-        )
+        log.exception("could not publish the request %s; the sweep will ask again", request)
 
 
 # --- job lifecycle -------------------------------------------------------------------------
@@ -224,7 +139,7 @@ def request_job(c: Container, job_id: str, ou: str, *, redrive: bool = False) ->
 
 def save_job(c: Container, job: ImportJob) -> None:
     pending = list(job.collect_events())
-    c.events.events.put(pending, effects=job_event_effects(job, pending))
+    c.store.events.put(pending, effects=job_event_effects(job, pending))
 
 
 class TooManyRunning(Exception):
@@ -235,11 +150,10 @@ def _running_limit(ou: str, job_id: str, limit: int) -> Any:
     """Effect: serialise starts per OU (advisory lock) and refuse one over the limit."""
 
     def effect(curs: Any) -> None:
-        curs.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("leadimport-ou:" + ou,))
+        curs.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (locks.ou_starts(ou),))
         curs.execute(
-            "SELECT count(*) AS n FROM import_jobs"
-            " WHERE ou = %s AND status = 'in_progress' AND job_id <> %s",
-            (ou, job_id),
+            "SELECT count(*) AS n FROM import_jobs WHERE ou = %s AND status = %s AND job_id <> %s",
+            (ou, IN_PROGRESS.value, job_id),
         )
         if curs.fetchone()["n"] >= limit:
             raise TooManyRunning(ou)
@@ -256,7 +170,7 @@ def start_job(c: Container, job: ImportJob, max_running: int) -> bool:
         return True
     effects = [_running_limit(job.ou, job.job_id, max_running), *job_event_effects(job, pending)]
     try:
-        c.events.events.put(pending, effects=effects)
+        c.store.events.put(pending, effects=effects)
     except TooManyRunning:
         return False
     return True
@@ -267,13 +181,13 @@ def waiting_jobs_with_a_free_slot(c: Container, max_running: int) -> list[tuple[
     with c.pool.connection() as conn:
         rows = conn.execute(
             "WITH running AS (SELECT ou, count(*) AS n FROM import_jobs"
-            "  WHERE status = 'in_progress' GROUP BY ou),"
+            "  WHERE status = %s GROUP BY ou),"
             " waiting AS (SELECT job_id, ou, row_number() OVER"
             "  (PARTITION BY ou ORDER BY created_at, job_id) AS rn"
-            "  FROM import_jobs WHERE status = 'queued')"
+            "  FROM import_jobs WHERE status = %s)"
             " SELECT w.job_id, w.ou FROM waiting w LEFT JOIN running r ON r.ou = w.ou"
             " WHERE w.rn <= %s - COALESCE(r.n, 0)",
-            (max_running,),
+            (IN_PROGRESS.value, QUEUED.value, max_running),
         ).fetchall()
     return [(r["job_id"], r["ou"]) for r in rows]
 
@@ -302,6 +216,23 @@ def change_job(
     raise Conflict(f"Import job {job_id!r} kept changing while it was being updated; try again.")
 
 
+def list_jobs(c: Container, ou: str, page: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """A page of the OU's jobs, newest first, and how many it has in all."""
+    with c.pool.connection() as conn:
+        return jobs_view.list_jobs(conn.cursor(), ou, page, limit)
+
+
+def job_detail(c: Container, ou: str, job_id: str) -> dict[str, Any]:
+    """The detail of ``ou``'s job; NotFound for an unknown job or one of another OU."""
+    job = None
+    if "\x00" not in job_id:  # NUL is never part of an id (and PostgreSQL refuses it)
+        with c.pool.connection() as conn:
+            job = jobs_view.get_job(conn.cursor(), ou, job_id)
+    if job is None:
+        raise job_not_found(job_id)
+    return job
+
+
 def cancel_job(c: Container, ou: str, job_id: str) -> None:
     """Cancel a queued or running job of ``ou``; idempotent. Rows without an outcome yet are
     never applied: lead workers check the job's status inside their transaction."""
@@ -310,27 +241,16 @@ def cancel_job(c: Container, ou: str, job_id: str) -> None:
 
 def undo_job(c: Container, ou: str, job_id: str) -> dict[str, Any]:
     """Start undoing a completed or cancelled job of ``ou``; the importer does the work
-    (consumers/undo.py). Asking again while it is ``undoing`` only sends the request again (so
+    (application/undo.py). Asking again while it is ``undoing`` only sends the request again (so
     a retry resumes an undo whose request was lost); an ``undone`` job is a Conflict."""
     change_job(c, job_id, ImportJob.request_undo, ou)
     request_undo(c, job_id, ou)
-    return {"job_id": job_id, "status": "undoing"}
-
-
-def request_undo(c: Container, job_id: str, ou: str) -> None:
-    """Ask an importer to undo a job. If this request is lost, the stall sweep asks again."""
-    request = {"job_id": job_id, "ou": ou, "action": "undo"}
-    try:
-        c.producer.send(TOPIC_JOBS, key=job_id.encode(), value=orjson.dumps(request)).get(
-            timeout=10
-        )
-    except Exception:
-        log.exception("could not publish the undo request for %s; the sweep will retry", job_id)
+    return {"job_id": job_id, "status": UNDOING}
 
 
 def get_job_aggregate(c: Container, job_id: str) -> ImportJob | None:
     try:
-        agg: Any = c.events.repository.get(job_uuid(job_id))
+        agg: Any = c.store.repository.get(job_uuid(job_id))
     except (AggregateNotFoundError, ValueError):
         return None
     # Only the exact public id names the job (the read model is keyed by it too): another

@@ -1,4 +1,5 @@
-"""Kafka clients (kafka-python) configured for this project and for the Tansu broker's quirks."""
+"""Kafka: the topics, and clients (kafka-python) configured for this project and for the Tansu
+broker's quirks."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.partitioner.abc import Partitioner
 
 log = logging.getLogger(__name__)
+
+TOPIC_JOBS = "lead-import.jobs"  # job requests (start, re-drive, undo)
+TOPIC_ROWS = "lead-import.rows"  # one RowImported / RowFailed per data row
+TOPIC_LEAD_EVENTS = "leads.events"  # lead events for downstream subscribers (the relay)
+TOPIC_JOB_EVENTS = "lead-import.job-events"  # the end of each job (the relay)
+ALL_TOPICS = (TOPIC_JOBS, TOPIC_ROWS, TOPIC_LEAD_EVENTS, TOPIC_JOB_EVENTS)
 
 # The broker holds a group join round for about session_timeout / 2: keep it short.
 SESSION_TIMEOUT_MS = 6000

@@ -1,4 +1,4 @@
-"""The undo worker: compensates every lead an import touched, then marks the job ``undone``.
+"""Undo: compensates every lead an import touched, then marks the job ``undone``.
 
 An undo request (``{"job_id", "ou", "action": "undo"}`` on ``lead-import.jobs``) is handled by
 the importer. The leads come from the job's row outcomes, in batches; per batch it reads the
@@ -21,18 +21,17 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.application import project_aggregate
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError
 from psycopg import Cursor
 
+from adapters.eventstore import project
+from application import jobs
+from application.container import Container
 from domain.errors import Conflict
 from domain.import_job import UNDOING, ImportJob, job_uuid
 from domain.lead import Lead
 from domain.undo import LeadUndo, UndoReport, decide_undo, identifier_kinds, job_ids
 from projections.leads import delete_leads_effect, release_identifiers_effect, upsert_leads_effect
-from runtime import services
-from runtime.bootstrap import Container
-from runtime.eventstore import EVENTS_TABLE
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ class UndoStuck(RuntimeError):
 
 def handle_undo_request(c: Container, job_id: str) -> None:
     """Undo ``job_id`` if it is ``undoing`` (anything else: a duplicate or stale request)."""
-    job = services.get_job_aggregate(c, job_id)
+    job = jobs.get_job_aggregate(c, job_id)
     if job is None or job.status != UNDOING:
         return
     report = UndoReport()
@@ -57,7 +56,7 @@ def handle_undo_request(c: Container, job_id: str) -> None:
             report.add(undo)
     try:
         job.finish_undo(report.as_dict())
-        services.save_job(c, job)
+        jobs.save_job(c, job)
     except (Conflict, IntegrityError):
         log.info("job %s: another run finished the undo first", job_id)
         return
@@ -88,12 +87,12 @@ def undo_leads(
 
     ``kinds`` caches the identifier kinds of the jobs met so far (see ``domain.undo``)."""
     for attempt in range(1, CONFLICT_RETRIES + 1):
-        events = load_events(c, lead_ids)
+        events = c.store.load_events(lead_ids)
         _learn_kinds(c, [e for evs in events.values() for e in evs], kinds)
         undos = [decide_undo(evs, job_id, kinds) for evs in events.values()]
         leads, effects = _compensations(events, undos, job_id)
         try:
-            c.events.put(leads, effects=effects)
+            c.store.put(leads, effects=effects)
             return undos
         except (IntegrityError, psycopg.errors.UniqueViolation) as e:
             # A lead worker (or another undo run) appended to one of the leads first.
@@ -101,28 +100,10 @@ def undo_leads(
     raise UndoStuck(f"job {job_id}: a batch of {len(lead_ids)} leads kept conflicting")
 
 
-def load_events(c: Container, lead_ids: Sequence[UUID]) -> dict[UUID, list[Any]]:
-    """Every event of each lead, in version order, with one query."""
-    with c.pool.connection() as conn:
-        rows = conn.execute(
-            f"SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE}"
-            " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version",
-            (list(lead_ids),),
-        ).fetchall()
-    to_domain = c.events.mapper.to_domain_event
-    events: dict[UUID, list[Any]] = {}
-    for r in rows:
-        stored = StoredEvent(
-            r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])
-        )
-        events.setdefault(r["originator_id"], []).append(to_domain(stored))
-    return events
-
-
 def _learn_kinds(c: Container, events: list[Any], kinds: dict[str, frozenset[str]]) -> None:
     unknown = sorted(j for j in job_ids(events) if j not in kinds)
-    jobs = c.events.load_many([job_uuid(j) for j in unknown])
-    for job in jobs.values():
+    loaded = c.store.load_many([job_uuid(j) for j in unknown])
+    for job in loaded.values():
         if isinstance(job, ImportJob):
             kinds[job.job_id] = identifier_kinds(job)
 
@@ -137,7 +118,7 @@ def _compensations(
     for undo in undos:
         if undo.already_applied or not undo.compensates:
             continue
-        lead = project_aggregate(None, events[undo.lead_id])
+        lead = project(events[undo.lead_id])
         assert lead is not None  # decide_undo had its events
         if undo.delete:
             lead.delete(job_id)
@@ -176,11 +157,11 @@ def redrive_stalled_undos(c: Container, stall_timeout_s: float) -> None:
     with c.pool.connection() as conn:
         stalled = conn.execute(
             "UPDATE import_jobs SET last_progress_at = now()"
-            " WHERE job_id IN (SELECT job_id FROM import_jobs WHERE status = 'undoing'"
+            " WHERE job_id IN (SELECT job_id FROM import_jobs WHERE status = %s"
             "  AND last_progress_at < now() - make_interval(secs => %s) FOR UPDATE SKIP LOCKED)"
             " RETURNING job_id, ou",
-            (stall_timeout_s,),
+            (UNDOING.value, stall_timeout_s),
         ).fetchall()
     for r in stalled:
         log.warning("undo of job %s made no progress: asking for it again", r["job_id"])
-        services.request_undo(c, r["job_id"], r["ou"])
+        jobs.request_undo(c, r["job_id"], r["ou"])

@@ -1,0 +1,12 @@
+"""PostgreSQL advisory-lock keys: one place, so no two locks of the project share a key."""
+
+from __future__ import annotations
+
+MIGRATION = 7_431_001  # one process migrates the schema at a time (and a replay's swap waits)
+RELAY = 7_431_002  # one relay publishes at a time (session level, held while it runs)
+REPLAY = 7_431_003  # one replay rebuilds at a time
+
+
+def ou_starts(ou: str) -> str:
+    """The text whose ``hashtext`` keys the per-OU lock that serialises job starts."""
+    return "leadimport-ou:" + ou

@@ -1,0 +1,302 @@
+"""Relaying: the outbox relay publishes the event store's lead and job lifecycle events to Kafka.
+
+It tails the event store's notification log (``leadimport_events`` in ``notification_id``
+order), turns each Lead event into one JSON envelope on ``leads.events`` (key: lead id) and each
+ImportJob lifecycle event (completed, failed, cancelled, undone) into one on
+``lead-import.job-events`` (key: job id). The position (the last published notification id) is
+stored in PostgreSQL, in ``relay_position``, only after the broker acknowledged the whole batch:
+delivery is at least once, and a relay that crashed republishes from its last recorded position.
+Every envelope's ``id`` is derived from (aggregate id, version), so a republished event has the
+same id and subscribers drop it.
+
+Why no gap handling: every event insert takes ``LOCK TABLE leadimport_events IN EXCLUSIVE MODE``
+(the library's recorder and ``LeadImportRecorder`` both do) and holds it until commit, so
+notification ids are handed out and committed one transaction after another: once an id is
+visible, every lower id that will ever exist is visible too. Ids lost to a rolled-back insert are
+permanent holes, which reading ``notification_id > position`` passes over harmlessly.
+
+Only one relay publishes at a time: it holds a session-level advisory lock on a dedicated
+connection for as long as it runs (``consumers.relay``), and records its position through that
+same connection, so a relay whose session died (and with it the lock) can no longer move the
+position. A second relay waits for the lock and takes over where the first one stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from hashlib import sha1
+from typing import Any
+from uuid import UUID
+
+import orjson
+import psycopg
+from eventsourcing.persistence import Notification
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.producer.future import FutureRecordMetadata
+from psycopg.sql import SQL, Identifier
+
+from adapters import kafka
+from adapters.kafka import TOPIC_JOB_EVENTS, TOPIC_LEAD_EVENTS
+from application.container import Container
+from domain.import_job import ImportJob, public_job_id
+from domain.lead import Lead
+
+log = logging.getLogger(__name__)
+
+RELAY_NAME = "leads.events"  # the row of relay_position this relay owns
+BATCH_SIZE = 2000  # notifications per read / publish / position update
+IDLE_WAIT_S = 0.15  # longest sleep when the log is drained (a NOTIFY wakes the relay sooner)
+FLUSH_TIMEOUT_S = 60.0
+TOPIC_CHECK_S = 5.0  # how often an idle relay checks that its topics are still there
+OU_CACHE_MAX = 500_000  # lead/job id -> OU entries kept before the cache starts over
+SCHEMA_VERSION = 1  # of an event type's ``data``, unless the event class declares class_version
+# Fixed forever: event ids are uuid5(EVENT_ID_NAMESPACE, "<aggregate id>:<version>").
+EVENT_ID_NAMESPACE = UUID("6f3a1c52-5e0b-4d7e-9a43-2b1f0c8e7d15")
+_NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
+JOB_LIFECYCLE = frozenset({"JobCompleted", "JobFailed", "JobCancelled", "JobUndone"})
+TOPICS = (TOPIC_LEAD_EVENTS, TOPIC_JOB_EVENTS)
+# Keys of an event's state that the envelope carries itself (or that are library bookkeeping).
+ENVELOPE_KEYS = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic", "ou", "job_id", "row"}
+)
+
+
+class PublishFailed(RuntimeError):
+    """The broker did not acknowledge a record of the batch; the batch is sent again."""
+
+
+class TopicLost(PublishFailed):
+    """A topic is gone or was re-created since the session began (a broker that lost its data,
+    like the embedded one on a restart): the acknowledgements of the batch prove nothing."""
+
+
+def event_id(originator_id: UUID, version: int) -> str:
+    """The envelope ``id`` of a stored event: the same for every (re)publication of it.
+
+    ``str(uuid5(EVENT_ID_NAMESPACE, f"{originator_id}:{version}"))``, computed the way
+    ``uuid5`` does (SHA-1 of namespace and name, version and variant bits set) without building
+    two UUID objects per event.
+    """
+    name = f"{originator_id}:{version}".encode()
+    digest = bytearray(sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).digest())
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest[:16].hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One record to publish."""
+
+    topic: str
+    key: bytes
+    value: bytes
+
+
+def envelope(event: Any, ou: str | None) -> Outgoing | None:
+    """The record for a decoded stored event, or None for events that are not published (the
+    other ImportJob events, such as ``JobQueued`` or ``JobStarted``: the job's inner progress)."""
+    cls = type(event)
+    name = cls.__name__
+    if isinstance(event, Lead.Event):
+        topic, key = TOPIC_LEAD_EVENTS, str(event.originator_id)
+        lead_id: str | None = key
+        job_id: str | None = getattr(event, "job_id", None)
+    elif isinstance(event, ImportJob.Event) and name in JOB_LIFECYCLE:
+        topic, key = TOPIC_JOB_EVENTS, public_job_id(event.originator_id)
+        lead_id, job_id = None, key
+    else:
+        return None
+    state = vars(event)
+    body = {
+        "id": event_id(event.originator_id, event.originator_version),
+        "type": name,
+        "schema_version": getattr(cls, "class_version", None) or SCHEMA_VERSION,
+        "ou": ou,
+        "lead_id": lead_id,
+        "occurred_at": event.timestamp,
+        "job_id": job_id,
+        "row": state.get("row"),
+        "data": {k: v for k, v in state.items() if k not in ENVELOPE_KEYS},
+    }
+    return Outgoing(topic, key.encode(), orjson.dumps(body, option=orjson.OPT_UTC_Z))
+
+
+class Relay:
+    """One relay session: holds the lock, reads the log from its position, publishes."""
+
+    def __init__(
+        self, c: Container, stop: threading.Event, conn: psycopg.Connection[Any], partitions: int
+    ) -> None:
+        self.c = c
+        self.stop = stop
+        self.conn = conn  # holds the advisory lock, LISTENs, and records the position
+        kafka.create_topics(c.kafka_bootstrap, TOPICS, partitions)  # gone after a broker loss
+        self.admin = KafkaAdminClient(
+            bootstrap_servers=c.kafka_bootstrap, client_id="leadimport-relay-admin"
+        )
+        try:
+            self.topic_ids = _topic_ids(self.admin)
+            self.producer = _make_relay_producer(c.kafka_bootstrap)
+        except BaseException:
+            self.admin.close()
+            raise
+        self.ous: dict[UUID, str | None] = {}
+        self.position = 0
+        self.published = 0
+        self._last_report = time.monotonic()
+        self._reported = 0  # events published at the last progress line
+        self._last_topic_check = time.monotonic()
+
+    def run(self) -> None:
+        self.position = self._load_position()
+        log.info("relay publishing from notification %d", self.position)
+        self.conn.execute(SQL("LISTEN {}").format(Identifier(_channel(self.c))))
+        try:
+            while not self.stop.is_set():
+                if self.relay_batch() < BATCH_SIZE:
+                    self._wait_for_events()
+                    self._check_topics()
+                self._report()
+        finally:
+            self.producer.close(timeout=5)
+            self.admin.close()
+
+    def relay_batch(self) -> int:
+        """Publish the next batch of notifications; return how many were read."""
+        t0 = time.time()
+        notifications: Sequence[Notification] = self.c.store.recorder.select_notifications(
+            self.position, BATCH_SIZE, inclusive_of_start=False
+        )
+        if not notifications:
+            return 0
+        to_domain = self.c.store.mapper.to_domain_event
+        events: list[Any] = [to_domain(n) for n in notifications]
+        ous = self._ous_of(events)
+        send = self.producer.send
+        futures: list[FutureRecordMetadata] = []
+        for event in events:
+            out = envelope(event, ous.get(event.originator_id))
+            if out is not None:
+                futures.append(send(out.topic, key=out.key, value=out.value))
+        # flush() waits but does not raise: a failed record only shows on its future.
+        self.producer.flush(timeout=FLUSH_TIMEOUT_S)
+        for f in futures:
+            if f.failed():
+                raise PublishFailed(f"the broker did not take an event: {f.exception!r}")
+        # The embedded broker acknowledges records sent to a topic it no longer has (after a
+        # restart it has none): only a topic that is still the one this session started with
+        # proves the batch is stored. One metadata round trip per batch.
+        if futures and _topic_ids(self.admin) != self.topic_ids:
+            raise TopicLost("a relay topic was lost or re-created by the broker")
+        last = notifications[-1].id
+        # Through the lock's connection: if that session died, the lock went with it and the
+        # update fails instead of moving a position another relay may now own.
+        self.conn.execute(
+            "UPDATE relay_position SET notification_id = %s WHERE name = %s", (last, RELAY_NAME)
+        )
+        self.position = last
+        self.published += len(futures)
+        if log.isEnabledFor(logging.DEBUG):  # where the relay's lag comes from
+            log.debug(
+                "%d notifications up to %d: oldest %.0f ms old when read; %.0f ms to publish",
+                len(notifications),
+                last,
+                (t0 - events[0].timestamp.timestamp()) * 1000,
+                (time.time() - t0) * 1000,
+            )
+        return len(notifications)
+
+    def _ous_of(self, events: list[Any]) -> dict[UUID, str | None]:
+        """OU of every event's aggregate. Only the created events carry it: the others are
+        looked up once, from the aggregate's first event, and cached."""
+        ous = self.ous
+        if len(ous) > OU_CACHE_MAX:
+            ous.clear()
+        for e in events:
+            ou = getattr(e, "ou", None)
+            if e.originator_version == 1 and isinstance(ou, str):
+                ous[e.originator_id] = ou
+        missing = sorted(
+            {e.originator_id for e in events if e.originator_id not in ous and _published(e)}
+        )
+        for aggregate_id, [first] in self.c.store.load_events(missing, first_only=True).items():
+            ous[aggregate_id] = getattr(first, "ou", None)
+        return ous
+
+    def _load_position(self) -> int:
+        self.conn.execute(
+            "INSERT INTO relay_position (name, notification_id) VALUES (%s, 0)"
+            " ON CONFLICT (name) DO NOTHING",
+            (RELAY_NAME,),
+        )
+        row = self.conn.execute(
+            "SELECT notification_id FROM relay_position WHERE name = %s", (RELAY_NAME,)
+        ).fetchone()
+        assert row is not None
+        return int(row["notification_id"])
+
+    def _wait_for_events(self) -> None:
+        """Sleep until an event insert NOTIFYs (or IDLE_WAIT_S passed: a NOTIFY can be missed,
+        e.g. an insert by a writer that does not send one)."""
+        for _ in self.conn.notifies(timeout=IDLE_WAIT_S, stop_after=1):
+            pass
+        # Drop the other queued notifications: the next read covers them all.
+        for _ in self.conn.notifies(timeout=0):
+            pass
+
+    def _check_topics(self) -> None:
+        """While idle, now and then: put back topics the broker lost (the embedded one loses
+        everything on a restart), so subscribers find them before the next event comes."""
+        now = time.monotonic()
+        if now - self._last_topic_check >= TOPIC_CHECK_S:
+            self._last_topic_check = now
+            if _topic_ids(self.admin) != self.topic_ids:
+                raise TopicLost("a relay topic was lost or re-created by the broker")
+
+    def _report(self) -> None:
+        now = time.monotonic()
+        if now - self._last_report >= 10 and self.published != self._reported:
+            self._last_report, self._reported = now, self.published
+            log.info("relay at notification %d, %d events published", self.position, self.published)
+
+
+def _topic_ids(admin: KafkaAdminClient) -> dict[str, Any]:
+    """``{topic: topic id}`` of the relay's topics; TopicLost when one is missing."""
+    ids: dict[str, Any] = {}
+    for t in admin.describe_topics(list(TOPICS)):
+        if t["error_code"] != 0 or not t["partitions"]:
+            raise TopicLost(f"topic {t['name']} is missing on the broker")
+        ids[t["name"]] = t["topic_id"]
+    return ids
+
+
+def _published(event: Any) -> bool:
+    return isinstance(event, Lead.Event) or (
+        isinstance(event, ImportJob.Event) and type(event).__name__ in JOB_LIFECYCLE
+    )
+
+
+def _channel(c: Container) -> str:
+    channel: str = c.store.recorder.channel_name  # type: ignore[attr-defined]
+    return channel
+
+
+def _make_relay_producer(bootstrap: str) -> KafkaProducer:
+    # One request in flight: with retries and no idempotence, a second in-flight request could
+    # land before a retried first one and put a lead's events out of order in its partition.
+    # Records wait for the flush at the end of the batch (linger longer than a batch takes to
+    # encode; flush() sends at once): at linger 5 ms every new producer batch woke the sender
+    # thread with a system call, about 7,700 wake-ups per 100k events.
+    return kafka.make_producer(
+        bootstrap,
+        linger_ms=100,
+        batch_size=1024 * 1024,
+        max_in_flight_requests_per_connection=1,
+        client_id="leadimport-relay",
+    )

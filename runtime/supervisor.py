@@ -1,0 +1,164 @@
+"""Services and the process supervisor: the configured servers or embedded ones, the schema and
+topics, and ``leadimport up`` (every process of the service on one machine, restarted when one
+dies)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from adapters.kafka import ALL_TOPICS, ASSIGNMENT_DIR_ENV
+from runtime.settings import Settings
+
+log = logging.getLogger("leadimport")
+
+
+@dataclass
+class Services:
+    database_url: str
+    kafka_bootstrap: str
+
+
+@contextmanager
+def services(settings: Settings, *, need_kafka: bool = True) -> Iterator[Services]:
+    """The configured servers, or embedded ones started (and stopped) here."""
+    from adapters.embedded import EmbeddedKafka, EmbeddedPostgres
+
+    pg: EmbeddedPostgres | None = None
+    broker: EmbeddedKafka | None = None
+    try:
+        url = settings.database_url
+        if url is None:
+            pg = EmbeddedPostgres(settings.data_dir)
+            url = pg.start()
+        bootstrap = settings.kafka_bootstrap_servers or ""
+        if not bootstrap and need_kafka:
+            broker = EmbeddedKafka()
+            bootstrap = broker.start()
+        yield Services(url, bootstrap)
+    finally:
+        if broker is not None:
+            broker.stop()
+        if pg is not None:
+            pg.stop()
+
+
+def prepare(s: Services, settings: Settings) -> None:
+    """Schema and topics; idempotent."""
+    from adapters import kafka, postgres
+
+    postgres.migrate(s.database_url)
+    if s.kafka_bootstrap:
+        kafka.create_topics(s.kafka_bootstrap, ALL_TOPICS, settings.partitions)
+
+
+def _child_env(s: Services) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": s.database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap,
+        "LEADIMPORT_SKIP_MIGRATE": "1",
+    }
+
+
+def _wait_ready(url: str, procs: list[subprocess.Popen[bytes]], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            raise SystemExit("a child process exited during start-up; see its output above")
+        try:
+            with urllib.request.urlopen(url + "/readyz", timeout=2) as r:  # noqa: S310 - local URL
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"the API did not become ready within {timeout:.0f} s")
+
+
+def _wait_consumers(
+    directory: Path, bootstrap: str, lead_workers: int, timeout: float = 30
+) -> None:
+    """Until the importer holds every partition of the job requests and each lead worker holds
+    some of the rows, together all of them (or ``timeout``: then ``up`` goes on, and the first
+    job waits for the groups to settle)."""
+    from adapters import kafka
+    from adapters.kafka import TOPIC_JOBS, TOPIC_ROWS
+    from consumers import importer, leads
+
+    counts = kafka.partition_counts(bootstrap, [TOPIC_JOBS, TOPIC_ROWS])
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        jobs = kafka.assignments(directory, importer.GROUP)
+        rows = kafka.assignments(directory, leads.GROUP)
+        if (
+            len(set().union(*jobs)) == counts[TOPIC_JOBS]
+            and sum(1 for r in rows if r) == lead_workers
+            and len(set().union(*rows)) == counts[TOPIC_ROWS]
+        ):
+            return
+        time.sleep(0.1)
+    log.warning("the workers' consumer groups did not settle within %.0f s", timeout)
+
+
+def cmd_up(settings: Settings) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    with services(settings) as s:
+        prepare(s, settings)
+        env = _child_env(s)
+        assignment_dir = settings.data_dir / "assignments"
+        shutil.rmtree(assignment_dir, ignore_errors=True)
+        env[ASSIGNMENT_DIR_ENV] = str(assignment_dir)
+        exe = [sys.executable, "-m", "runtime.cli"]
+        specs = [["api"], ["worker", "importer"]] + [["worker", "leads"]] * settings.lead_workers
+        specs.append(["worker", "relay"])  # one relay: it holds a lock, a second would only wait
+        procs = [subprocess.Popen(exe + spec, env=env) for spec in specs]
+        try:
+            api_url = f"http://{settings.host}:{settings.port}"
+            _wait_ready(api_url, procs)
+            _wait_consumers(assignment_dir, s.kafka_bootstrap, settings.lead_workers)
+            from adapters import postgres
+            from adapters.tokens import create_token
+
+            pool = postgres.make_pool(s.database_url, max_size=1)
+            token = create_token(pool, "default")
+            pool.close()
+            print(f"API_URL={api_url}")
+            print(f"TOKEN={token}")
+            print(f"DATABASE_URL={s.database_url}")
+            print(f"KAFKA_BOOTSTRAP_SERVERS={s.kafka_bootstrap}", flush=True)
+            # Restart a child that dies (crash-only workers); stop all on a signal.
+            while not stop.wait(0.5):
+                for i, p in enumerate(procs):
+                    if p.poll() is not None:
+                        log.warning("%s exited with %s; restarting it", specs[i], p.returncode)
+                        procs[i] = subprocess.Popen(exe + specs[i], env=env)
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            for p in procs:
+                try:
+                    p.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+    return 0

@@ -68,6 +68,20 @@ class OrjsonTranscoder(JSONTranscoder):
                 return obj
         return self._walk(obj)
 
+    def _decode_obj(self, d: dict[str, Any]) -> Any:
+        """A tagged value of a registered type, decoded; any other dict as it is.
+
+        The library's decoder raises on a ``{"_type_": x, "_data_": y}`` whose ``x`` names no
+        registered type. Such a dict can only be data: an event of version 1 of ``JobQueued``
+        stored the user's column names as keys (a file with columns ``_type_`` and ``_data_``
+        made one), and refusing to read it stopped the relay for every OU. Read as a plain
+        dict, it is upcast like any other."""
+        if len(d) == 2:
+            name = d.get("_type_")
+            if type(name) is str and "_data_" in d and name in self.names:
+                return self.names[name].decode(d["_data_"])
+        return d
+
     def _walk(self, obj: Any) -> Any:
         """What the library's ``object_hook`` does: decode every object, innermost first."""
         if type(obj) is dict:

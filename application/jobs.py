@@ -91,8 +91,8 @@ def start(c: Container, ou: str, cmd: StartCommand) -> dict[str, Any]:
         file_name=stored.file_name,
         total_rows=stored.row_count,
         primary_identifier={"column": primary_column, "kind": kind},
-        field_mappings=mapped,
-        alias_mappings=aliases,
+        field_mappings=[[column, target] for column, target in mapped.items()],
+        alias_mappings=[[column, target] for column, target in aliases.items()],
         ignored_fields=ignored,
         default_country=country,
     )

@@ -53,15 +53,31 @@ def public_job_id(aggregate_id: UUID) -> str:
 
 class ImportJob(Aggregate):
     class JobQueued(Aggregate.Created):
+        """The user started an import.
+
+        Version 2: the mappings are lists of ``[column, target]`` pairs. Column names come from
+        the uploaded file, so they are stored only as values, never as keys: a header such as
+        ``_type_`` or ``_data_`` would otherwise be read back as the event store's tag of a
+        typed value (version 1 stored ``{column: target}``; the upcaster turns those into
+        pairs, see ``adapters.transcoder`` for how such a stored dict still reads back).
+        """
+
+        class_version = 2
+
         ou: str
         file_id: str
         file_name: str
         total_rows: int
-        primary_identifier: dict[str, str]
-        field_mappings: dict[str, str]
-        alias_mappings: dict[str, str]
+        primary_identifier: dict[str, str]  # {"column": ..., "kind": ...}: fixed keys
+        field_mappings: list[list[str]]  # [[column, profile field], ...]
+        alias_mappings: list[list[str]]  # [[column, "_alias_<kind>"], ...]
         ignored_fields: list[str]
         default_country: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            for key in ("field_mappings", "alias_mappings"):
+                state[key] = [[column, target] for column, target in state[key].items()]
 
     class JobStarted(Aggregate.Event):
         pass
@@ -100,8 +116,8 @@ class ImportJob(Aggregate):
         file_name: str,
         total_rows: int,
         primary_identifier: dict[str, str],
-        field_mappings: dict[str, str],
-        alias_mappings: dict[str, str],
+        field_mappings: list[list[str]],
+        alias_mappings: list[list[str]],
         ignored_fields: list[str],
         default_country: str,
     ) -> None:
@@ -110,8 +126,9 @@ class ImportJob(Aggregate):
         self.file_name = file_name
         self.total_rows = total_rows
         self.primary_identifier = primary_identifier
-        self.field_mappings = field_mappings
-        self.alias_mappings = alias_mappings
+        # In memory (never stored) as {column: target}: columns are unique in a file.
+        self.field_mappings = {column: target for column, target in field_mappings}
+        self.alias_mappings = {column: target for column, target in alias_mappings}
         self.ignored_fields = ignored_fields
         self.default_country = default_country
         self.status = QUEUED

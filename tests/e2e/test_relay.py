@@ -289,6 +289,61 @@ def test_job_completed_is_published_on_job_events(
     parse_time(m.body["occurred_at"])
 
 
+HOSTILE_HEADER_CSV = (
+    "Email,_type_,_data_,class_version,__proto__\n"
+    "eve@example.com,datetime_iso,2026-01-01,2,x\n"
+    "mal@example.com,Mal,Corp,,y\n"
+)
+
+
+def test_header_names_that_look_like_stored_structure_stop_nothing(
+    client: TestClient,
+    workers: Workers,
+    subscriber: Subscriber,
+    new_ou: Callable[[], str],
+    make_auth: Callable[[str], dict[str, str]],
+) -> None:
+    """Columns named like the event store's tags and keys, mapped to profile fields: the job
+    completes, its leads hold the values, it can be undone, and the relay goes on publishing
+    lead events of every OU (once, such a header stopped it for everybody)."""
+    ou, other = new_ou(), new_ou()
+    auth = make_auth(ou)
+    # Exactly the two keys of a stored tag: {"_type_": ..., "_data_": ...}
+    fields = {"_type_": "first_name", "_data_": "company"}
+    aliases = {"class_version": "_alias_external_id", "__proto__": "_alias_cookie"}
+    job = import_csv(
+        client, auth, HOSTILE_HEADER_CSV, field_mappings=fields, alias_mappings=aliases
+    )
+    assert (job["status"], job["created_count"], job["failed_count"]) == ("completed", 2, 0)
+    assert (job["field_mappings"], job["alias_mappings"]) == (fields, aliases)
+    [eve] = lead_by(client, auth, email="eve@example.com")
+    assert eve["fields"] == {"first_name": "datetime_iso", "company": "2026-01-01"}
+    assert eve["identifiers"]["external_id"] == ["2"]
+    assert eve["identifiers"]["cookie"] == ["x"]
+    later = import_csv(client, make_auth(other), "Email\nzed@example.com\n")
+    assert later["status"] == "completed"
+    subscriber.wait(
+        lambda: (
+            len(subscriber.of_ou(LEAD_TOPIC, ou)) == 2
+            and len(subscriber.of_ou(LEAD_TOPIC, other)) == 1
+        ),
+        "the lead events of both OUs",
+    )
+    created = {m.body["data"]["primary"]["value"]: m for m in subscriber.of_ou(LEAD_TOPIC, ou)}
+    assert created["eve@example.com"].body["data"]["fields"] == eve["fields"]
+    undo = client.post(f"/leads/import/jobs/{job['job_id']}/undo", headers=auth)
+    assert undo.status_code == 202, undo.text
+    wait_for(
+        lambda: (
+            client.get(f"/leads/import/jobs/{job['job_id']}", headers=auth).json()["status"]
+            == "undone"
+        ),
+        60,
+        "the undo",
+    )
+    assert lead_by(client, auth, email="eve@example.com") == []
+
+
 def test_relay_killed_mid_import_loses_nothing(
     client: TestClient,
     container: Container,
@@ -443,8 +498,8 @@ def test_envelope_of_each_kind_of_event_without_services() -> None:
         file_name="leads.csv",
         total_rows=1,
         primary_identifier={"column": "Email", "kind": "email"},
-        field_mappings={},
-        alias_mappings={},
+        field_mappings=[],
+        alias_mappings=[],
         ignored_fields=[],
         default_country="US",
     )

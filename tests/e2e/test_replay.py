@@ -112,8 +112,8 @@ def seeded(
         file_name="gone.csv",
         total_rows=3,
         primary_identifier={"column": "Email", "kind": "email"},
-        field_mappings={},
-        alias_mappings={},
+        field_mappings=[],
+        alias_mappings=[],
         ignored_fields=[],
         default_country="US",
     )

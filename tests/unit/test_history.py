@@ -103,8 +103,8 @@ def test_events_of_something_else_or_with_a_gap_are_refused() -> None:
         file_name="a.csv",
         total_rows=1,
         primary_identifier={"column": "Email", "kind": "email"},
-        field_mappings={},
-        alias_mappings={},
+        field_mappings=[],
+        alias_mappings=[],
         ignored_fields=[],
         default_country="US",
     )

@@ -181,7 +181,7 @@ def test_a_later_job_of_unknown_mapping_keeps_the_alias() -> None:
 
 
 def test_identifier_kinds_of_a_job_are_its_primary_and_alias_kinds() -> None:
-    job = new_job(alias_mappings={"Mobile": "_alias_phone", "Id": "_alias_external_id"})
+    job = new_job(alias_mappings=[["Mobile", "_alias_phone"], ["Id", "_alias_external_id"]])
     assert identifier_kinds(job) == frozenset({"email", "phone", "external_id"})
 
 
@@ -286,8 +286,8 @@ def new_job(**overrides: Any) -> ImportJob:
         "file_name": "leads.csv",
         "total_rows": 1,
         "primary_identifier": {"column": "Email", "kind": "email"},
-        "field_mappings": {},
-        "alias_mappings": {},
+        "field_mappings": [],
+        "alias_mappings": [],
         "ignored_fields": [],
         "default_country": "US",
     }

@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from hashlib import sha1
 from typing import Any
 from uuid import UUID
@@ -36,11 +37,13 @@ import orjson
 import psycopg
 from eventsourcing.persistence import Notification
 from kafka import KafkaAdminClient, KafkaProducer
+from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata
 from psycopg.sql import SQL, Identifier
 
-from adapters import kafka
+from adapters import kafka, postgres
 from adapters.kafka import TOPIC_JOB_EVENTS, TOPIC_LEAD_EVENTS
+from application import dead_letters
 from application.container import Container
 from domain.import_job import ImportJob, public_job_id
 from domain.lead import Lead
@@ -59,6 +62,9 @@ EVENT_ID_NAMESPACE = UUID("6f3a1c52-5e0b-4d7e-9a43-2b1f0c8e7d15")
 _NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
 JOB_LIFECYCLE = frozenset({"JobCompleted", "JobFailed", "JobCancelled", "JobUndone"})
 TOPICS = (TOPIC_LEAD_EVENTS, TOPIC_JOB_EVENTS)
+ATTEMPTS = 3  # an event that cannot be read this often is parked as a dead letter
+# Not the event's fault: the session ends (and starts over) rather than park anything.
+NOT_THE_EVENTS_FAULT = (KafkaError, *postgres.UNAVAILABLE)
 # Keys of an event's state that the envelope carries itself (or that are library bookkeeping).
 ENVELOPE_KEYS = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "ou", "job_id", "row"}
@@ -67,6 +73,11 @@ ENVELOPE_KEYS = frozenset(
 
 class PublishFailed(RuntimeError):
     """The broker did not acknowledge a record of the batch; the batch is sent again."""
+
+
+class EventUnreadable(RuntimeError):
+    """An event could not be read or shaped into its record; the session starts over and
+    tries again, and after ``ATTEMPTS`` failures the event is parked as a dead letter."""
 
 
 class TopicLost(PublishFailed):
@@ -131,7 +142,12 @@ class Relay:
     """One relay session: holds the lock, reads the log from its position, publishes."""
 
     def __init__(
-        self, c: Container, stop: threading.Event, conn: psycopg.Connection[Any], partitions: int
+        self,
+        c: Container,
+        stop: threading.Event,
+        conn: psycopg.Connection[Any],
+        partitions: int,
+        failures: dict[int, tuple[int, datetime]],
     ) -> None:
         self.c = c
         self.stop = stop
@@ -147,6 +163,8 @@ class Relay:
             self.admin.close()
             raise
         self.ous: dict[UUID, str | None] = {}
+        # notification id -> (failures so far, first seen), kept across sessions by the caller
+        self.failures = failures
         self.position = 0
         self.published = 0
         self._last_report = time.monotonic()
@@ -175,13 +193,9 @@ class Relay:
         )
         if not notifications:
             return 0
-        to_domain = self.c.store.mapper.to_domain_event
-        events: list[Any] = [to_domain(n) for n in notifications]
-        ous = self._ous_of(events)
         send = self.producer.send
         futures: list[FutureRecordMetadata] = []
-        for event in events:
-            out = envelope(event, ous.get(event.originator_id))
+        for out in self._outgoing(notifications):
             if out is not None:
                 futures.append(send(out.topic, key=out.key, value=out.value))
         # flush() waits but does not raise: a failed record only shows on its future.
@@ -204,17 +218,56 @@ class Relay:
         self.published += len(futures)
         if log.isEnabledFor(logging.DEBUG):  # where the relay's lag comes from
             log.debug(
-                "%d notifications up to %d: oldest %.0f ms old when read; %.0f ms to publish",
+                "%d notifications up to %d: %.0f ms to publish",
                 len(notifications),
                 last,
-                (t0 - events[0].timestamp.timestamp()) * 1000,
                 (time.time() - t0) * 1000,
             )
         return len(notifications)
 
-    def _ous_of(self, events: list[Any]) -> dict[UUID, str | None]:
+    def _outgoing(self, notifications: Sequence[Notification]) -> list[Outgoing | None]:
+        """The record of each notification (None: not published). One the relay cannot read or
+        shape raises ``EventUnreadable`` (the session starts over) until it failed
+        ``ATTEMPTS`` times; then it is parked as a dead letter and left out."""
+        to_domain = self.c.store.mapper.to_domain_event
+        decoded: list[tuple[Notification, Any]] = []
+        for n in notifications:
+            try:
+                decoded.append((n, to_domain(n)))
+            except NOT_THE_EVENTS_FAULT:
+                raise
+            except Exception as e:
+                self._unreadable(n, e)
+        ous, unreadable_first = self._ous_of([event for _, event in decoded])
+        out: list[Outgoing | None] = []
+        for n, event in decoded:
+            try:
+                if event.originator_id in unreadable_first:
+                    raise unreadable_first[event.originator_id]
+                out.append(envelope(event, ous.get(event.originator_id)))
+            except NOT_THE_EVENTS_FAULT:
+                raise
+            except Exception as e:
+                self._unreadable(n, e)
+        return out
+
+    def _unreadable(self, n: Notification, error: Exception) -> None:
+        seen = self.failures.get(n.id)
+        attempts = (seen[0] if seen else 0) + 1
+        first_seen = seen[1] if seen else self.c.clock()
+        self.failures[n.id] = (attempts, first_seen)
+        if attempts < ATTEMPTS:
+            raise EventUnreadable(f"notification {n.id} ({n.topic}): {error}") from error
+        origin = dead_letters.Origin(
+            worker="relay", topic=n.topic, notification_id=n.id, payload=n.state
+        )
+        dead_letters.park(self.c, origin, error, attempts, first_seen)
+        del self.failures[n.id]
+
+    def _ous_of(self, events: list[Any]) -> tuple[dict[UUID, str | None], dict[UUID, Exception]]:
         """OU of every event's aggregate. Only the created events carry it: the others are
-        looked up once, from the aggregate's first event, and cached."""
+        looked up once, from the aggregate's first event, and cached. Second: the aggregates
+        whose first event cannot be read (nor then their OU), with the error."""
         ous = self.ous
         if len(ous) > OU_CACHE_MAX:
             ous.clear()
@@ -225,9 +278,23 @@ class Relay:
         missing = sorted(
             {e.originator_id for e in events if e.originator_id not in ous and _published(e)}
         )
-        for aggregate_id, [first] in self.c.store.load_events(missing, first_only=True).items():
+        unreadable: dict[UUID, Exception] = {}
+        try:
+            firsts = self.c.store.load_events(missing, first_only=True)
+        except NOT_THE_EVENTS_FAULT:
+            raise
+        except Exception:
+            firsts = {}
+            for aggregate_id in missing:  # one at a time, to tell which one
+                try:
+                    firsts.update(self.c.store.load_events([aggregate_id], first_only=True))
+                except NOT_THE_EVENTS_FAULT:
+                    raise
+                except Exception as e:
+                    unreadable[aggregate_id] = e
+        for aggregate_id, [first] in firsts.items():
             ous[aggregate_id] = getattr(first, "ou", None)
-        return ous
+        return ous, unreadable
 
     def _load_position(self) -> int:
         self.conn.execute(
@@ -300,3 +367,20 @@ def _make_relay_producer(bootstrap: str) -> KafkaProducer:
         max_in_flight_requests_per_connection=1,
         client_id="leadimport-relay",
     )
+
+
+def republish(c: Container, notification_id: int) -> bool:
+    """Publish one stored event again, outside the relay's order (a dead letter's retry); False
+    when the notification no longer exists. Raises what reading or publishing it raises."""
+    [*found] = c.store.recorder.select_notifications(notification_id, 1, inclusive_of_start=True)
+    if not found or found[0].id != notification_id:
+        return False
+    event: Any = c.store.mapper.to_domain_event(found[0])
+    ou = getattr(event, "ou", None) if event.originator_version == 1 else None
+    if ou is None:
+        [first] = c.store.load_events([event.originator_id], first_only=True)[event.originator_id]
+        ou = getattr(first, "ou", None)
+    out = envelope(event, ou)
+    if out is not None:
+        c.producer.send(out.topic, key=out.key, value=out.value).get(timeout=FLUSH_TIMEOUT_S)
+    return True

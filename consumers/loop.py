@@ -1,9 +1,16 @@
 """The consumer loop every worker shares.
 
 Poll a batch, hand it to the worker, and only after the worker succeeded commit ``offset + 1``
-of the last record of each partition. A failing batch is never committed: the worker process
-exits and its records are delivered again (to it after a restart, or to another group member).
-Effects are idempotent on the row's own identity, so a redelivery changes nothing.
+of the last record of each partition. Effects are idempotent on the row's own identity, so a
+redelivery changes nothing.
+
+Error policy: a batch whose handling raises is split in halves, in order, each handled again,
+until the record that fails on its own is found; it is tried ``attempts`` times in all, then
+handed to ``park`` (a dead letter: the worker records it, and what it belongs to learns) and
+the loop moves past it. So one bad record never blocks its partition, and the good records
+around it are applied in their order. What is not the record's fault stops the worker instead
+(it is restarted and reads the batch again): a Kafka error, a database that stays away until
+the worker is told to stop, or a failure to park.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
@@ -20,9 +28,16 @@ from kafka import KafkaConsumer
 from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
+from adapters import postgres
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[list[Any]], None]
+# park(record, error, attempts, first_seen): record a record that keeps failing
+Parker = Callable[[Any, BaseException, int, datetime], None]
+ATTEMPTS = 3  # tries of a record on its own before it is parked
+# Not the record's fault: the worker stops (and is restarted) rather than park anything.
+NOT_THE_RECORDS_FAULT = (KafkaError, *postgres.UNAVAILABLE)
 
 
 def stop_on_signals(stop: threading.Event) -> None:
@@ -43,12 +58,13 @@ def run(
     poll_ms: int = 200,
     batch_size: int = 1,
     linger_ms: int = 0,
+    park: Parker | None = None,
 ) -> None:
     """Run until ``stop`` is set. ``idle`` runs between polls at most every ``idle_every_s``.
 
     A batch grows for up to ``linger_ms`` while records keep arriving, until ``batch_size``:
     the per-batch cost (a few round trips, one transaction, one commit) then spreads over many
-    records instead of a handful.
+    records instead of a handful. Without ``park`` a failing batch stops the worker.
     """
     last_idle = 0.0
     consumed: dict[TopicPartition, int] = {}  # offset after the last record handled, per partition
@@ -59,7 +75,10 @@ def run(
                 polled = _linger(consumer, polled, batch_size, linger_ms)
             if polled:
                 records = [r for batch in polled.values() for r in batch]
-                handle(records)
+                if park is None:
+                    handle(records)
+                else:
+                    handle_or_park(records, handle, park, stop)
                 offsets: dict[TopicPartition, OffsetAndMetadata] = {}
                 for tp, batch in polled.items():
                     offsets[tp] = OffsetAndMetadata(batch[-1].offset + 1, "", -1)
@@ -80,6 +99,46 @@ def run(
         raise
     finally:
         consumer.close(autocommit=False)
+
+
+def handle_or_park(
+    records: list[Any],
+    handle: Handler,
+    park: Parker,
+    stop: threading.Event,
+    attempts: int = ATTEMPTS,
+) -> None:
+    """``handle(records)``; when it raises, split and retry, and park what fails alone (see the
+    module docstring). Records are handled in their order, also across the halves."""
+    try:
+        handle(records)
+        return
+    except NOT_THE_RECORDS_FAULT:
+        raise
+    except Exception as e:
+        if stop.is_set():
+            raise
+        first_seen = datetime.now(UTC)
+        if len(records) > 1:
+            log.warning("a batch of %d records failed (%s); splitting it", len(records), e)
+        error: BaseException = e
+    if len(records) > 1:
+        middle = len(records) // 2
+        handle_or_park(records[:middle], handle, park, stop, attempts)
+        handle_or_park(records[middle:], handle, park, stop, attempts)
+        return
+    for attempt in range(2, attempts + 1):
+        if stop.wait(0.05 * attempt):
+            raise error
+        try:
+            handle(records)
+            return
+        except NOT_THE_RECORDS_FAULT:
+            raise
+        except Exception as e:
+            log.warning("record failed again (attempt %d of %d): %s", attempt, attempts, e)
+            error = e
+    park(records[0], error, attempts, first_seen)
 
 
 def _rewind_lost_logs(consumer: KafkaConsumer, consumed: dict[TopicPartition, int]) -> None:

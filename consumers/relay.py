@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -18,7 +19,7 @@ from kafka.errors import KafkaError
 
 from adapters import locks, postgres
 from application.container import Container
-from application.relaying import PublishFailed, Relay
+from application.relaying import EventUnreadable, PublishFailed, Relay
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +58,17 @@ def run(c: Container, stop: threading.Event, partitions: int) -> None:
     ``partitions`` partitions) and resumes from the recorded position.
     """
     backoff = 0.2
+    failures: dict[int, tuple[int, datetime]] = {}  # events that could not be read, so far
     while not stop.is_set():
         relay: Relay | None = None
         try:
             with relay_lock(c.database_url, stop) as conn:
                 if conn is None:
                     return
-                relay = Relay(c, stop, conn, partitions)
+                relay = Relay(c, stop, conn, partitions, failures)
                 relay.run()
             return
-        except (*postgres.UNAVAILABLE, KafkaError, PublishFailed) as e:
+        except (*postgres.UNAVAILABLE, KafkaError, PublishFailed, EventUnreadable) as e:
             if relay is not None and relay.published:
                 backoff = 0.2
             log.warning("relay session ended (%s); resuming in %.1f s", e, backoff)

@@ -112,6 +112,44 @@ def _wait_consumers(
     log.warning("the workers' consumer groups did not settle within %.0f s", timeout)
 
 
+RESTART_FIRST_S = 0.5  # back-off before the first restart of a child that died
+RESTART_MAX_S = 30.0  # the back-off doubles at each death, up to this
+RESTART_RESET_S = 60.0  # a child that ran this long before dying starts over at the first
+
+
+class Restart:
+    """When to restart one child: exponential back-off while it keeps dying soon after start."""
+
+    def __init__(self) -> None:
+        self.started_at = time.monotonic()
+        self.delay = 0.0
+        self.restart_at: float | None = None
+
+    def due(self, returncode: int, spec: list[str]) -> bool:
+        """Called while the child is dead: True when it is time to start it again."""
+        now = time.monotonic()
+        if self.restart_at is None:
+            ran = now - self.started_at
+            if ran >= RESTART_RESET_S or self.delay == 0.0:
+                self.delay = RESTART_FIRST_S
+            else:
+                self.delay = min(self.delay * 2, RESTART_MAX_S)
+            how = f"signal {-returncode}" if returncode < 0 else f"exit code {returncode}"
+            log.warning(
+                "%s died (%s) after %.1f s; restarting it in %.1f s (its log above says why)",
+                " ".join(spec),
+                how,
+                ran,
+                self.delay,
+            )
+            self.restart_at = now + self.delay
+        return now >= self.restart_at
+
+    def started(self) -> None:
+        self.started_at = time.monotonic()
+        self.restart_at = None
+
+
 def cmd_up(settings: Settings) -> int:
     stop = threading.Event()
 
@@ -143,13 +181,17 @@ def cmd_up(settings: Settings) -> int:
             print(f"API_URL={api_url}")
             print(f"TOKEN={token}")
             print(f"DATABASE_URL={s.database_url}")
-            print(f"KAFKA_BOOTSTRAP_SERVERS={s.kafka_bootstrap}", flush=True)
-            # Restart a child that dies (crash-only workers); stop all on a signal.
-            while not stop.wait(0.5):
+            print(f"KAFKA_BOOTSTRAP_SERVERS={s.kafka_bootstrap}")
+            print(f"WIZARD_URL={api_url}/import")  # the import wizard: sign in with TOKEN
+            print(f"DOCS_URL={api_url}/docs", flush=True)  # the API docs (Swagger UI)
+            # Restart a child that dies, after a back-off that grows while it keeps dying;
+            # stop all on a signal.
+            restarts = [Restart() for _ in procs]
+            while not stop.wait(0.2):
                 for i, p in enumerate(procs):
-                    if p.poll() is not None:
-                        log.warning("%s exited with %s; restarting it", specs[i], p.returncode)
+                    if p.poll() is not None and restarts[i].due(p.returncode, specs[i]):
                         procs[i] = subprocess.Popen(exe + specs[i], env=env)
+                        restarts[i].started()
         finally:
             for p in procs:
                 if p.poll() is None:

@@ -7,12 +7,13 @@ back together with the events they belong to.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Cursor
@@ -23,6 +24,7 @@ Effect = Callable[[Cursor[Any]], None]
 
 APP_NAME = "LeadImport"
 EVENTS_TABLE = "leadimport_events"
+SNAPSHOTS_TABLE = "leadimport_snapshots"  # the library's snapshot store (``purpose="snapshots"``)
 
 
 class LeadImportRecorder(PostgresApplicationRecorder):
@@ -101,6 +103,14 @@ class LeadImportStore(Application[UUID]):
 
     name = APP_NAME
 
+    def __init__(self, env: Any = None) -> None:
+        super().__init__(env)
+        # Snapshots are written and read only by the methods below (``snapshot_effect``,
+        # ``load_events_after``, ``load_history``): the repository does not consult them (the
+        # library's snapshotting flag stays off), so reading an ImportJob costs no extra query.
+        # Built here all the same, so that ``create_event_store_tables`` creates their table.
+        self.lead_snapshots = self.construct_snapshot_store()
+
     def put(self, aggregates: Iterable[Aggregate], effects: Sequence[Effect] = ()) -> None:
         """Store the pending events of ``aggregates`` and run ``effects`` in one transaction.
 
@@ -119,11 +129,13 @@ class LeadImportStore(Application[UUID]):
         *,
         first_only: bool = False,
         up_to_notification: int | None = None,
+        up_to_version: int | None = None,
     ) -> dict[UUID, list[Any]]:
         """The domain events of many aggregates with one query, each list in version order.
 
         ``first_only``: only each aggregate's first event (version 1). ``up_to_notification``:
-        only events up to that notification id (a rebuild's position)."""
+        only events up to that notification id (a rebuild's position). ``up_to_version``: only
+        each aggregate's events up to that version."""
         if not ids:
             return {}
         query = (
@@ -136,9 +148,77 @@ class LeadImportStore(Application[UUID]):
         if up_to_notification is not None:
             query += " AND notification_id <= %s"
             params.append(up_to_notification)
+        if up_to_version is not None:
+            query += " AND originator_version <= %s"
+            params.append(up_to_version)
+        return self._domain_events(query + " ORDER BY originator_id, originator_version", params)
+
+    def load_events_after(self, after: Mapping[UUID, int]) -> dict[UUID, list[Any]]:
+        """What brings many aggregates up to date from the version given for each (0: from
+        nothing), with one query: each aggregate's latest snapshot beyond that version, if it
+        has one, then its events after both, in version order. Folding a list onto the
+        aggregate at the given version (``mutate``; a snapshot ignores what it is given) gives
+        the aggregate as stored."""
+        if not after:
+            return {}
+        query = (
+            "WITH k AS MATERIALIZED (SELECT * FROM unnest(%s::uuid[], %s::int8[]) AS k(id, after)),"
+            " s AS MATERIALIZED (SELECT k.id, x.* FROM k CROSS JOIN LATERAL"
+            "  (SELECT originator_version, topic, state"
+            f"  FROM {SNAPSHOTS_TABLE} x WHERE x.originator_id = k.id"
+            "   AND x.originator_version > k.after ORDER BY x.originator_version DESC LIMIT 1) x)"
+            " SELECT id AS originator_id, originator_version, topic, state FROM s"
+            " UNION ALL"
+            " SELECT e.originator_id, e.originator_version, e.topic, e.state"
+            " FROM k LEFT JOIN s ON s.id = k.id CROSS JOIN LATERAL"
+            f" (SELECT * FROM {EVENTS_TABLE} x WHERE x.originator_id = k.id"
+            "  AND x.originator_version > greatest(k.after, s.originator_version)) e"
+            " ORDER BY 1, 2"
+        )
+        return self._domain_events(query, [list(after), list(after.values())])
+
+    def load_history(self, aggregate_id: UUID, after: int, through: int) -> list[Any]:
+        """For a page of one aggregate's history, with one query: its latest snapshot at a
+        version up to ``after`` (if it has one), then its events after that snapshot (or from
+        its first) through version ``through``, in version order."""
+        query = (
+            "WITH s AS MATERIALIZED (SELECT originator_id, originator_version, topic, state"
+            f" FROM {SNAPSHOTS_TABLE} WHERE originator_id = %(id)s"
+            "  AND originator_version <= %(after)s ORDER BY originator_version DESC LIMIT 1)"
+            " SELECT * FROM s UNION ALL"
+            f" SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE}"
+            " WHERE originator_id = %(id)s AND originator_version <= %(through)s"
+            "  AND originator_version > coalesce((SELECT originator_version FROM s), 0)"
+            " ORDER BY 2"
+        )
+        params = {"id": aggregate_id, "after": after, "through": through}
+        return self._domain_events(query, params).get(aggregate_id, [])
+
+    def snapshot_effect(self, aggregates: Sequence[Aggregate]) -> Effect:
+        """Store a snapshot of each aggregate at its current version, as an effect of the
+        transaction that stores its pending events (a snapshot commits with them or not at
+        all)."""
+        stored = [self.mapper.to_stored_event(Snapshot.take(a)) for a in aggregates]
+
+        def effect(curs: Cursor[Any]) -> None:
+            curs.execute(
+                f"INSERT INTO {SNAPSHOTS_TABLE} (originator_id, originator_version, topic, state)"
+                " SELECT * FROM unnest(%b::uuid[], %b::int8[], %b::text[], %b::bytea[])"
+                " ON CONFLICT DO NOTHING",
+                (
+                    [e.originator_id for e in stored],
+                    [e.originator_version for e in stored],
+                    [e.topic for e in stored],
+                    [e.state for e in stored],
+                ),
+            )
+
+        return effect
+
+    def _domain_events(self, query: str, params: Any) -> dict[UUID, list[Any]]:
         datastore = self.recorder.datastore  # type: ignore[attr-defined]
         with datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(query + " ORDER BY originator_id, originator_version", params)
+            curs.execute(query, params)
             rows = curs.fetchall()
         to_domain = self.mapper.to_domain_event
         by_id: dict[UUID, list[Any]] = {}
@@ -149,9 +229,77 @@ class LeadImportStore(Application[UUID]):
             by_id.setdefault(r["originator_id"], []).append(to_domain(stored))
         return by_id
 
-    def load_many(self, ids: Sequence[UUID]) -> dict[UUID, Any]:
-        """Rebuild many aggregates with one query (the repository reads one at a time)."""
-        return {i: project(events) for i, events in self.load_events(ids).items()}
+    def load_many(
+        self, ids: Sequence[UUID], cache: AggregateCache | None = None
+    ) -> dict[UUID, Any]:
+        """Rebuild many aggregates with one query (the repository reads one at a time).
+
+        With a ``cache``, the aggregates it holds are taken out of it (see ``AggregateCache``)
+        and brought up to date with only the events stored after their version; the others are
+        built from their latest snapshot and the events after it: the cost of an aggregate does
+        not grow with its history."""
+        if cache is None:
+            return {i: project(events) for i, events in self.load_events(ids).items()}
+        cached = cache.take(ids)
+        newer = self.load_events_after({i: cached[i].version if i in cached else 0 for i in ids})
+        loaded: dict[UUID, Any] = {}
+        for i in ids:
+            aggregate = cached.get(i)
+            for event in newer.get(i, ()):
+                # A snapshot builds the aggregate anew; an event must follow the aggregate's
+                # version (the library checks it).
+                aggregate = event.mutate(aggregate)
+            if aggregate is not None:
+                loaded[i] = aggregate
+        return loaded
+
+
+class AggregateCache:
+    """Aggregates as they were last committed, by id, the least recently kept dropped first
+    beyond ``max_size``. For one thread (a lead worker's loop).
+
+    An aggregate is handed out by ``take``, which forgets it: the taker may change it, and the
+    changes may never commit. Only ``keep``, called once the transaction that stored an
+    aggregate's events has committed, puts it back. So the cache never holds a state that was
+    not committed; a state it holds may be behind the database (another process appended
+    since), which ``LeadImportStore.load_many`` makes up by reading the events after it."""
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self._items: OrderedDict[UUID, Aggregate] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, aggregate_id: object) -> bool:
+        return aggregate_id in self._items
+
+    def take(self, ids: Iterable[UUID]) -> dict[UUID, Any]:
+        """The cached aggregates of ``ids`` (those it holds), no longer in the cache."""
+        pop = self._items.pop
+        taken = {}
+        for i in ids:
+            aggregate = pop(i, None)
+            if aggregate is not None:
+                taken[i] = aggregate
+        return taken
+
+    def keep(self, aggregates: Iterable[Aggregate]) -> None:
+        """Cache ``aggregates`` whose events have all committed. An aggregate with pending
+        events is not kept (nor one that was cached before: it is dropped)."""
+        items = self._items
+        for aggregate in aggregates:
+            if aggregate.pending_events:
+                items.pop(aggregate.id, None)
+                continue
+            items[aggregate.id] = aggregate
+            items.move_to_end(aggregate.id)
+        while len(items) > self.max_size:
+            items.popitem(last=False)
+
+    def discard(self, ids: Iterable[UUID]) -> None:
+        for i in ids:
+            self._items.pop(i, None)
 
 
 def project(events: list[Any]) -> Any:

@@ -1,43 +1,69 @@
-"""Audit: one lead's history (``GET /leads/{lead_id}/history``, ``leadimport audit``)."""
+"""Audit: one lead's history (``GET /leads/{lead_id}/history``, ``leadimport audit``), a page
+at a time: the events after a version, at most ``MAX_HISTORY_LIMIT`` of them."""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import Snapshot
+
 from application.container import Container
-from domain.errors import NotFound
-from domain.history import HistoryEntry, lead_history
+from domain.errors import InvalidRequest, NotFound
+from domain.history import HistoryEntry, history_page
 from domain.identifiers import IdentifierKind, normalize
 from domain.lead import Lead
 from projections.leads import owners
 
+DEFAULT_HISTORY_LIMIT = 100
+MAX_HISTORY_LIMIT = 1000
 
-def lead_events(c: Container, ou: str, lead_id: UUID) -> list[Any] | None:
-    """The events of lead ``lead_id`` of ``ou`` in order; None if it is no lead of ``ou``."""
-    events = list(c.store.events.get(lead_id))
-    if not events or type(events[0]) is not Lead.LeadCreated or events[0].ou != ou:
+
+def lead_history_page(
+    c: Container, ou: str, lead_id: UUID, after: int = 0, limit: int = DEFAULT_HISTORY_LIMIT
+) -> tuple[list[HistoryEntry], int | None] | None:
+    """``GET /leads/{lead_id}/history``: the entries of the lead's first ``limit`` events after
+    version ``after`` and the ``after`` of the next page (None: the last page); None for a
+    foreign or unknown id."""
+    # The lead's latest snapshot up to ``after`` (the page's entries need the lead as it was
+    # before them), the events after it, and one event beyond the page: there is a next page.
+    events = c.store.load_history(lead_id, after, after + limit + 1)
+    lead: Lead | None = None
+    if events and isinstance(events[0], Snapshot):
+        snapshot_of = events.pop(0).mutate(None)
+        if not isinstance(snapshot_of, Lead) or snapshot_of.ou != ou:
+            return None
+        lead = snapshot_of
+    elif not events or type(events[0]) is not Lead.LeadCreated or events[0].ou != ou:
         return None
-    return events
-
-
-def lead_history_of(c: Container, ou: str, lead_id: UUID) -> list[HistoryEntry] | None:
-    """``GET /leads/{lead_id}/history``: the lead's history, or None for a foreign/unknown id."""
-    events = lead_events(c, ou, lead_id)
-    return None if events is None else lead_history(events)
+    return history_page(events, after, limit, lead)
 
 
 def audit(
-    c: Container, ou: str, kind: IdentifierKind, raw_value: str, default_country: str = "US"
+    c: Container,
+    ou: str,
+    kind: IdentifierKind,
+    raw_value: str,
+    default_country: str = "US",
+    after: int = 0,
+    limit: int = DEFAULT_HISTORY_LIMIT,
 ) -> dict[str, Any]:
-    """``leadimport audit``: the history of the lead of ``ou`` holding an identifier.
+    """``leadimport audit``: a page of the history of the lead of ``ou`` holding an identifier
+    (as ``GET /leads/{lead_id}/history`` answers it).
 
-    Raises ``NotFound`` when no lead holds it (identifiers of a deleted lead are released).
+    Raises ``NotFound`` when no lead holds it (identifiers of a deleted lead are released),
+    ``InvalidRequest`` for a page out of bounds.
     """
+    if after < 0 or not 1 <= limit <= MAX_HISTORY_LIMIT:
+        raise InvalidRequest(
+            f"The page must start after a version of at least 0 and hold 1 to "
+            f"{MAX_HISTORY_LIMIT} events."
+        )
     value = normalize(kind, raw_value, default_country)
     with c.pool.connection() as conn:
         owner = owners(conn.cursor(), [(ou, kind, value)]).get((ou, kind, value))
-    history = lead_history_of(c, ou, owner) if owner is not None else None
-    if owner is None or history is None:
+    page = lead_history_page(c, ou, owner, after, limit) if owner is not None else None
+    if owner is None or page is None:
         raise NotFound(f"No lead of OU {ou!r} has the {kind} {value!r}.")
-    return {"lead_id": str(owner), "events": history}
+    entries, next_after = page
+    return {"lead_id": str(owner), "events": entries, "next_after": next_after}

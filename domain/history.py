@@ -4,11 +4,15 @@ Pure: events in, entries out. The old and new values come from applying the even
 to the ``Lead`` aggregate itself, so the history says exactly what the aggregate (and with it the
 read model) did, including the compensating events of an undo. A deleted lead has no fields and
 no identifiers any more: its ``LeadDeleted`` entry lists every one of them going to ``None``.
+
+A history is read in pages (``history_page``): a page that starts after version ``n`` needs the
+lead as it was at version ``n``, which is folded from its earlier events (or from a snapshot of
+the lead and the events after it); its entries are then exactly those of the whole history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypedDict
 
@@ -55,24 +59,17 @@ class NotALeadEvent(ValueError):
     """The events are not (all) events of one Lead, in order."""
 
 
-def lead_history(events: Iterable[Any]) -> list[HistoryEntry]:
-    """The history entries of a lead's events, given in version order from its creation.
+def lead_history(events: Iterable[Any], lead: Lead | None = None) -> list[HistoryEntry]:
+    """The history entries of a lead's events, given in version order from its creation, or
+    from the version after ``lead`` (the lead as it was before them; it is changed in place).
 
     Raises ``NotALeadEvent`` when an event is not a Lead event or the sequence has a gap (the
     aggregate refuses an event whose version does not follow the previous one).
     """
-    lead: Lead | None = None
     entries: list[HistoryEntry] = []
     for event in events:
         before = _view(lead)
-        try:
-            mutated = event.mutate(lead)
-        except (OriginatorIDError, OriginatorVersionError, AssertionError) as e:
-            # another aggregate's event, a gap, or a second "created" (the library asserts)
-            raise NotALeadEvent(f"{type(event).__name__} cannot follow: {e!r}") from e
-        if not isinstance(mutated, Lead):
-            raise NotALeadEvent(f"{type(event).__name__} is not an event of a Lead")
-        lead = mutated
+        lead = _apply(lead, event)
         entries.append(
             {
                 "version": int(event.originator_version),
@@ -84,6 +81,44 @@ def lead_history(events: Iterable[Any]) -> list[HistoryEntry]:
             }
         )
     return entries
+
+
+def fold(events: Iterable[Any], lead: Lead | None = None) -> Lead | None:
+    """The lead after ``events`` (in version order, from its creation or following ``lead``,
+    which is changed in place), checked as ``lead_history`` checks them."""
+    for event in events:
+        lead = _apply(lead, event)
+    return lead
+
+
+def history_page(
+    events: Sequence[Any], after: int, limit: int, lead: Lead | None = None
+) -> tuple[list[HistoryEntry], int | None]:
+    """A page of a lead's history: the entries of its first ``limit`` events after version
+    ``after``, and the version to give as ``after`` for the next page (None: no more events).
+
+    ``events``: the lead's events in version order from its creation, or following ``lead``
+    (a snapshot of it at a version up to ``after``; changed in place), through version
+    ``after + limit + 1`` at least (an event beyond the page says there is a next one). The
+    entries are those ``lead_history`` gives for the whole history.
+    """
+    split = next((i for i, e in enumerate(events) if e.originator_version > after), len(events))
+    before = fold(events[:split], lead)
+    page = events[split : split + limit]
+    entries = lead_history(page, before)
+    more = len(events) - split > limit
+    return entries, (entries[-1]["version"] if more else None)
+
+
+def _apply(lead: Lead | None, event: Any) -> Lead:
+    try:
+        mutated = event.mutate(lead)
+    except (OriginatorIDError, OriginatorVersionError, AssertionError) as e:
+        # another aggregate's event, a gap, or a second "created" (the library asserts)
+        raise NotALeadEvent(f"{type(event).__name__} cannot follow: {e!r}") from e
+    if not isinstance(mutated, Lead):
+        raise NotALeadEvent(f"{type(event).__name__} is not an event of a Lead")
+    return mutated
 
 
 def changes(before: _View, after: _View) -> list[Change]:

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 from uuid import UUID
 
-from domain.rows import Identifier
+from domain.import_job import CREATE_ONLY, UPDATE_ONLY, ImportMode
+from domain.rows import Identifier, cap_value
 
 ALIAS_TAKEN = "Alias not added: it already belongs to another lead"
 
@@ -32,6 +33,18 @@ class RowDecision:
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (warning, value)
 
 
+def skips(mode: ImportMode, lead_exists: bool) -> bool:
+    """Whether a row of a job in ``mode`` is skipped: ``create_only`` skips a row whose lead
+    exists (also one an earlier row of the same job created), ``update_only`` one whose lead
+    does not. A skipped row is not decided: it changes nothing, claims no alias and records no
+    warning (neither the alias warnings of its message nor any of ``decide``)."""
+    if mode == CREATE_ONLY:
+        return lead_exists
+    if mode == UPDATE_ONLY:
+        return not lead_exists
+    return False
+
+
 def decide(
     lead: LeadState | None,
     fields: Mapping[str, str],
@@ -52,7 +65,9 @@ def decide(
             continue  # duplicate aliases are ignored
         owner = owner_of(alias)
         if owner is not None and owner != own_id:
-            warnings.append((ALIAS_TAKEN, alias.value))
+            # A normalized identifier is at most 255 characters, under the cap; capped anyway so
+            # that every warning value goes through the one rule (domain.rows.cap_value).
+            warnings.append((ALIAS_TAKEN, cap_value(alias.value)))
             continue
         to_add.append(alias)
     if lead is None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_json
 
 from domain.identifiers import IdentifierError, IdentifierKind, is_placeholder, normalize
+from domain.resultfiles import strip_formula_mark
 
 ROW_SCHEMA_VERSION = 1
 
@@ -55,6 +56,20 @@ class RowFailed(BaseModel):
 
 
 RowEvent = RowImported | RowFailed
+
+# The value a row error or warning carries (stored in the job's errors and warnings, sent in the
+# job detail and its pages) is at most this many characters of the cell, then a marker saying
+# it was cut and how long it was: a 10 MB file of failing rows must not give megabytes per row.
+MAX_VALUE_CHARS = 1000
+
+
+def cap_value(value: str) -> str:
+    """``value`` as a row error or warning carries it: unchanged up to ``MAX_VALUE_CHARS``
+    characters, else its first ``MAX_VALUE_CHARS`` followed by
+    ``"… [cut: 12,345 characters in all]"`` (the length of the whole value)."""
+    if len(value) <= MAX_VALUE_CHARS:
+        return value
+    return f"{value[:MAX_VALUE_CHARS]}… [cut: {len(value):,} characters in all]"
 
 
 @dataclass(frozen=True)
@@ -113,7 +128,7 @@ def encode_row(
     body = _row_body(ou, job_id, row, cells, mapping)
     value = to_json(body)
     if len(value) > MAX_ROW_EVENT_BYTES:
-        event = too_large(_event(body), cells[mapping.primary_index])
+        event = too_large(_event(body), strip_formula_mark(cells[mapping.primary_index]))
         return partition_key(event), event.model_dump_json().encode()
     if body["type"] == "RowFailed":
         return _row_key(ou, job_id, row), value
@@ -125,7 +140,9 @@ def _row_body(
 ) -> dict[str, Any]:
     """The message of one row as plain data, keys in the models' field order."""
     event_id = row_event_id(job_id, row)
-    raw_primary = cells[mapping.primary_index]
+    # A mapped cell loses the ' that a downloaded errors.csv puts before a formula-like start
+    # (domain/resultfiles.py), so a fixed file uploaded again imports what the first one held.
+    raw_primary = strip_formula_mark(cells[mapping.primary_index])
     try:
         primary = normalize(mapping.primary_kind, raw_primary, mapping.default_country)
     except IdentifierError as e:
@@ -137,24 +154,24 @@ def _row_body(
             "job_id": job_id,
             "row": row,
             "error": e.message,
-            "value": e.value,
+            "value": cap_value(e.value),
         }
     fields: dict[str, str] = {}
     for i, name in mapping.fields:
-        value = cells[i].strip()
+        value = strip_formula_mark(cells[i]).strip()
         if value:  # empty cells never overwrite
             fields[name] = value
     aliases: list[dict[str, str]] = []
     seen: set[tuple[str, str]] = {(mapping.primary_kind, primary)}
     warnings: list[dict[str, str]] = []
     for i, kind in mapping.aliases:
-        raw = cells[i]
+        raw = strip_formula_mark(cells[i])
         if not raw.strip() or is_placeholder(raw):
             continue  # empty alias cells are skipped
         try:
             value = normalize(kind, raw, mapping.default_country)
         except IdentifierError as e:
-            warnings.append({"warning": f"Alias not added: {e.message}", "value": raw})
+            warnings.append({"warning": f"Alias not added: {e.message}", "value": cap_value(raw)})
             continue
         if (kind, value) not in seen:  # duplicates of the primary or of an alias are dropped
             seen.add((kind, value))
@@ -187,7 +204,7 @@ def too_large(event: RowEvent, primary_cell: str) -> RowFailed:
         job_id=event.job_id,
         row=event.row,
         error=ROW_TOO_LARGE,
-        value=primary_cell[:200],
+        value=cap_value(primary_cell),
     )
 
 

@@ -108,3 +108,20 @@ def assert_error(response: Any, status: int, code: str | None = None) -> dict[st
     if code is not None:
         assert error["code"] == code, body
     return dict(error)
+
+
+def job_items(
+    client: TestClient, headers: dict[str, str], job_id: str, what: str, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """Every item of ``GET /leads/import/jobs/{job_id}/<what>`` (``errors`` or ``warnings``),
+    walking the pages with their ``next_cursor``."""
+    items: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": limit}
+    while True:
+        r = client.get(f"/leads/import/jobs/{job_id}/{what}", headers=headers, params=params)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        items.extend(page[what])
+        if page["next_cursor"] is None:
+            return items
+        params["cursor"] = page["next_cursor"]

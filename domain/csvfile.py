@@ -4,12 +4,20 @@ Pure standard-library code without I/O: callers pass the raw bytes of the upload
 
 Behaviour other modules rely on:
 
-* Encoding: a UTF-8 BOM gives ``utf-8-sig``, a UTF-16 BOM gives ``utf-16``; otherwise strict
-  UTF-8 is tried (reported as ``utf-8-sig``, which also decodes BOM-less UTF-8), then strict
-  ``cp1252``. Nothing is decoded with ``errors="replace"``: a file that cannot be decoded
+* Encoding (`CsvPreview.encoding_source` says how it was chosen): the one the caller names
+  (``requested``; `codec_for` turns a readable name into a Python codec); else a UTF-8 BOM gives
+  ``utf-8-sig`` and a UTF-16 BOM ``utf-16`` (``bom``); else UTF-16 without BOM, recognised by
+  its NUL bytes all on odd (LE) or all on even (BE) positions, or strict UTF-8 (reported as
+  ``utf-8-sig``, which also decodes BOM-less UTF-8) are ``detected``; else the caller's
+  `GuessEncoding` (charset detection lives outside the domain) is asked: a confident guess is
+  ``detected``, otherwise strict ``cp1252`` is ``guessed`` (the Western default; the user can
+  name another). Nothing is decoded with ``errors="replace"``: a file that cannot be decoded
   exactly is rejected rather than imported with corrupted names. NUL (U+0000) is refused in
   every encoding, also in UTF-16 where NUL *bytes* are normal (`NotCsv`).
-* Delimiter: one of ``,`` ``;`` tab ``|``, chosen from the first records (`_detect_delimiter`).
+* Delimiter: the caller's (`delimiter_for`), else one of ``,`` ``;`` tab ``|``, chosen from the
+  first records (`_detect_delimiter`).
+* Limits: at most `MAX_COLUMNS` columns in the header and `MAX_CELL_CHARS` characters in any
+  cell (`InvalidCsv` naming the limit, the row and the column).
 * Line endings: CRLF, LF and CR-only (old Mac exports) all work, also mixed in one file.
 * Header: the first non-blank record. Names are stripped of surrounding whitespace and must
   be non-blank and unique (compared case-insensitively).
@@ -41,23 +49,43 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from domain.columns import detect_identifiers
+from domain.encodings import (
+    ENCODINGS,
+    UTF16_BOMS,
+    UTF16_CODECS,
+    EncodingSource,
+    GuessEncoding,
+    canonical_codec,
+    codec_for,
+    decode,
+    decode_error,
+    delimiter_for,
+    encoding_label,
+    utf16_without_bom,
+)
 from domain.errors import FileTooLarge, InvalidCsv, NotCsv
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
+# A shared service bounds what one file may hold. 1,000 columns is far more than any contact
+# export has (CRMs export a few hundred at most) and keeps a row's mapping and preview small.
+MAX_COLUMNS = 1000
+# 128 K characters: more than any spreadsheet cell holds (Excel 32,767, Google Sheets 50,000)
+# and more than the longest CRM text field (Salesforce long text area, 131,072), so a real
+# export is never refused; a longer cell is nearly always a stray quote that swallowed the
+# lines after it.
+MAX_CELL_CHARS = 128 * 1024
 SAMPLE_SIZE = 5
 
 _DELIMITERS = (",", ";", "\t", "|")  # also the tie-break order of delimiter detection
 _SNIFF_CHARS = 64 * 1024  # text examined to choose the delimiter
 _SNIFF_RECORDS = 20  # non-blank records examined to choose the delimiter
 _DETECTION_ROWS = 20  # data rows whose values are used to detect identifier columns
-_DETECTION_RATIO = 0.8  # share of non-empty sample values that must look like an identifier
 _BINARY_SNIFF_BYTES = 8192
 
-_UTF8_BOM = b"\xef\xbb\xbf"
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _EXPORT_HINT = (
     'Open it in your spreadsheet program, choose "Save as" / "Export", pick '
     '"CSV (comma-separated values)" and upload that file.'
@@ -79,24 +107,6 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 # Control characters that never occur in real CSV text (\t \n \r \f do).
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE_CHARS_RE = re.compile(r"^[+(\d][\d\s+\-.()/]*$")
-_DATE_RE = re.compile(r"^\d{1,4}([-./])\d{1,2}\1\d{1,4}$")
-_AMOUNT_RE = re.compile(r"^\d+[.,]\d{1,2}$")
-_CAMEL_RE = re.compile(r"(?<=[a-z])(?=[A-Z])")
-_WORD_RE = re.compile(r"[^\W\d_]+")
-# Headers about an identifier but not holding one ("Email Opt Out", "Phone Type", "Fax"):
-# stems matched inside the joined words, short words matched whole ("count" is in "account").
-_FLAG_STEMS = ("optout", "optin", "consent", "bounce", "subscri", "verified", "status", "voicemail")
-_FLAG_WORDS = frozenset(
-    {"type", "date", "count", "ext", "extension", "fax", "valid", "invalid", "validated"}
-)
-# Numeric columns whose values could pass as phone numbers ("Order ID", "Zip").
-_NOT_PHONE_WORDS = frozenset(
-    {"id", "zip", "postal", "postcode", "code", "account", "order", "invoice", "amount",
-     "price", "total", "revenue", "fax", "date", "time", "year", "created", "updated"}
-)  # fmt: skip
-
 
 @dataclass(frozen=True)
 class CsvFormat:
@@ -116,21 +126,35 @@ class CsvPreview:
     row_count: int
     email_columns: list[str]
     phone_columns: list[str]
+    encoding_source: EncodingSource = "detected"
 
 
-def inspect(data: bytes) -> CsvPreview:
+def inspect(
+    data: bytes,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    guess_encoding: GuessEncoding | None = None,
+) -> CsvPreview:
     """Validate an upload and describe it: format, headers, sample rows, row count, identifiers.
 
+    ``encoding`` (a name `codec_for` accepts) and ``delimiter`` (one `delimiter_for` accepts)
+    override detection; ``guess_encoding`` is asked about bytes that are neither UTF-8 nor
+    UTF-16 (without it, such files are read as Windows-1252).
+
     Raises `FileTooLarge`, `NotCsv` or `InvalidCsv` with a message saying what is wrong and
-    how to fix it. A file with a header but no data rows is valid (``row_count == 0``).
+    how to fix it (`InvalidRequest` for an unknown ``encoding`` or ``delimiter``). A file with a
+    header but no data rows is valid (``row_count == 0``).
     """
     if len(data) > MAX_FILE_BYTES:
         raise FileTooLarge(
             f"The file is {len(data) / (1024 * 1024):.1f} MB, which is over the 10 MB limit. "
             "Split it into several files of at most 10 MB and upload them one at a time."
         )
-    _reject_binary(data)
-    text, encoding = _decode(data)
+    requested = codec_for(encoding) if encoding is not None else None
+    separator = delimiter_for(delimiter) if delimiter is not None else None
+    _reject_binary(data, requested)
+    text, codec, source = decode(data, requested, guess_encoding)
     if "\x00" in text:
         # Only UTF-16 text gets here with U+0000 (NUL bytes in anything else were refused
         # above). No spreadsheet writes it, and PostgreSQL text / jsonb cannot store it: a
@@ -141,8 +165,11 @@ def inspect(data: bytes) -> CsvPreview:
             "The file is empty. Export your contacts with a header row and at least one "
             "data row, then upload the file again."
         )
-    fmt = CsvFormat(encoding=encoding, delimiter=_detect_delimiter(text))
-    records = _records(text, fmt.delimiter)
+    # One spelling per codec (the detector's "iso8859_2" is the table's "iso8859-2"), so that
+    # formats compare equal.
+    codec = ENCODINGS.get(encoding_label(codec), codec)
+    fmt = CsvFormat(encoding=codec, delimiter=separator or _detect_delimiter(text))
+    records = _records(text, fmt.delimiter, MAX_CELL_CHARS)
     first = next(records, None)
     if first is None:
         raise InvalidCsv(
@@ -150,6 +177,13 @@ def inspect(data: bytes) -> CsvPreview:
             "names (for example Email, First Name) in the first row and upload it again."
         )
     header_number, raw_header = first
+    if len(raw_header) > MAX_COLUMNS:
+        raise InvalidCsv(
+            f"The header row (row {header_number}) has {len(raw_header):,} columns, which is "
+            f"over the limit of {MAX_COLUMNS:,} columns per file. Delete the columns you do "
+            "not import (or split them over several files, each with the identifier column), "
+            "then upload the file again."
+        )
     headers = _validate_headers(raw_header, header_number)
     width = len(headers)
     detection_rows: list[list[str]] = []
@@ -159,7 +193,7 @@ def inspect(data: bytes) -> CsvPreview:
             break
     # The remaining rows are only counted: no fitting, no copies, to stay fast on 10 MB.
     row_count = len(detection_rows) + sum(1 for _ in records)
-    email_columns, phone_columns = _detect_identifiers(headers, detection_rows)
+    email_columns, phone_columns = detect_identifiers(headers, detection_rows)
     return CsvPreview(
         format=fmt,
         headers=headers,
@@ -167,6 +201,7 @@ def inspect(data: bytes) -> CsvPreview:
         row_count=row_count,
         email_columns=email_columns,
         phone_columns=phone_columns,
+        encoding_source=source,
     )
 
 
@@ -181,7 +216,7 @@ def iter_rows(data: bytes, fmt: CsvFormat) -> Iterator[tuple[int, list[str]]]:
     try:
         text = data.decode(fmt.encoding)
     except UnicodeDecodeError as exc:
-        raise _decode_error(exc) from exc
+        raise decode_error(exc) from exc
     records = _records(text, fmt.delimiter)
     header = next(records, None)
     if header is None:
@@ -196,17 +231,20 @@ def iter_rows(data: bytes, fmt: CsvFormat) -> Iterator[tuple[int, list[str]]]:
         yield row_number, row
 
 
-def _reject_binary(data: bytes) -> None:
-    """Raise `NotCsv` for archives, documents, images and other binary content."""
+def _reject_binary(data: bytes, codec: str | None) -> None:
+    """Raise `NotCsv` for archives, documents, images and other binary content. ``codec``: the
+    requested one, if any."""
     for signature, description in _SIGNATURES:
         if data.startswith(signature):
             raise _not_csv(f"it looks like {description}")
     if data[:3] == b"BZh" and data[4:10] == b"1AY&SY":  # "BZh" alone could start a text
         raise _not_csv("it looks like a BZ2 archive")
-    if data.startswith(_UTF16_BOMS):
+    if codec is None:
+        codec = "utf-16" if data.startswith(UTF16_BOMS) else utf16_without_bom(data)
+    if codec is not None and canonical_codec(codec) in UTF16_CODECS:
         # NUL bytes are normal in UTF-16, so the control check runs on decoded text. This
         # sniff may cut a character in two, hence "ignore"; the real decode is strict.
-        sample = data[: _BINARY_SNIFF_BYTES + 2].decode("utf-16", errors="ignore")
+        sample = data[: _BINARY_SNIFF_BYTES + 2].decode(codec, errors="ignore")
     else:
         if b"\x00" in data:
             raise _not_csv("it contains binary data (NUL bytes)")
@@ -222,35 +260,6 @@ def _not_csv(reason: str) -> NotCsv:
     return NotCsv(f"This file is not a CSV file: {reason}. {_EXPORT_HINT}")
 
 
-def _decode(data: bytes) -> tuple[str, str]:
-    """Decode strictly and return ``(text, codec)``; raise `InvalidCsv` when impossible."""
-    if data.startswith(_UTF16_BOMS):
-        candidates: tuple[str, ...] = ("utf-16",)
-    elif data.startswith(_UTF8_BOM):
-        # A UTF-8 BOM declares the encoding: falling back to cp1252 would show "ï»¿".
-        candidates = ("utf-8-sig",)
-    else:
-        candidates = ("utf-8-sig", "cp1252")
-    errors: list[UnicodeDecodeError] = []
-    for codec in candidates:
-        try:
-            return data.decode(codec), codec
-        except UnicodeDecodeError as exc:
-            errors.append(exc)
-    # The last codec's complaint points at a byte that no candidate accepts (e.g. 0x81 in
-    # cp1252), whereas UTF-8 would point at a harmless "ü".
-    raise _decode_error(errors[-1])
-
-
-def _decode_error(exc: UnicodeDecodeError) -> InvalidCsv:
-    bad = exc.object[exc.start : exc.start + 1].hex()
-    return InvalidCsv(
-        f"The file could not be decoded as text (byte 0x{bad} at position {exc.start} is not "
-        "valid UTF-8, UTF-16 or Windows-1252). Open it in your spreadsheet program or text "
-        'editor, save it as UTF-8 (for example "CSV UTF-8"), and upload it again.'
-    )
-
-
 def _reader(text: str, delimiter: str, *, strict: bool) -> Iterator[list[str]]:
     # Spreadsheets allow cells far over csv's 128 KB default; never lower another caller's limit.
     csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES))
@@ -258,8 +267,11 @@ def _reader(text: str, delimiter: str, *, strict: bool) -> Iterator[list[str]]:
     return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
 
 
-def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """Yield ``(row_number, cells)`` of the non-blank records; csv errors become `InvalidCsv`."""
+def _records(
+    text: str, delimiter: str, max_cell: int | None = None
+) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(row_number, cells)`` of the non-blank records; csv errors become `InvalidCsv`,
+    and so does a cell over ``max_cell`` characters (blank records included)."""
     row_number = 0
     # A DOS end-of-file marker is not data.
     text = text.removesuffix("\x1a")
@@ -267,10 +279,34 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
         for row in _reader(text, delimiter, strict=True):
             row_number += 1
             # join + strip runs in C: much faster than testing each cell in Python.
-            if row and "".join(row).strip():
+            joined = "".join(row)
+            if max_cell is not None and len(joined) > max_cell:
+                _check_cells(row, row_number, max_cell)
+            if joined.strip():
                 yield row_number, row
     except csv.Error as exc:
         raise _csv_error(exc, row_number + 1) from exc
+
+
+def _check_cells(row: list[str], row_number: int, max_cell: int) -> None:
+    for position, cell in enumerate(row, start=1):
+        if len(cell) > max_cell:
+            raise InvalidCsv(
+                f"Row {row_number}, column {position} ({_column_letters(position)}) holds "
+                f"{len(cell):,} characters, which is over the limit of {max_cell:,} characters "
+                "per cell. If that cell should be short, a quote is probably not closed before "
+                'it: write a quote inside a field as two quotes (""). Otherwise shorten the '
+                "text (or leave that column out of the file) and upload it again."
+            )
+
+
+def _column_letters(position: int) -> str:
+    """The spreadsheet name of a 1-based column position: 1 -> A, 27 -> AA."""
+    letters = ""
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def _csv_error(exc: csv.Error, row_number: int) -> InvalidCsv:
@@ -350,71 +386,3 @@ def _fit(row: list[str], width: int) -> list[str]:
     if len(row) >= width:
         return row[:width]
     return row + [""] * (width - len(row))
-
-
-def _words(name: str) -> list[str]:
-    """Lower-case words of a header: "workPhone" / "Work_Phone" -> ["work", "phone"]."""
-    return _WORD_RE.findall(_CAMEL_RE.sub(" ", name).lower())
-
-
-def _is_flag(name: str) -> bool:
-    words = _words(name)
-    compact = "".join(words)
-    return any(stem in compact for stem in _FLAG_STEMS) or not _FLAG_WORDS.isdisjoint(words)
-
-
-def _is_email_name(name: str) -> bool:
-    """E-mail by name: "Email", "E-mail Address", "work_email", "Mail" (whole word)."""
-    words = _words(name)
-    return not _is_flag(name) and ("email" in "".join(words) or "mail" in words)
-
-
-def _is_phone_name(name: str) -> bool:
-    """Phone by word: "...phone", "mobil...", "cell", "cellphone", "tel", "telephone"/"telefon".
-
-    Matched per word, so "Hotel" or "Automobile" do not match; fax columns never do.
-    """
-    if _is_flag(name):
-        return False
-    for word in _words(name):
-        if "phone" in word or word.startswith(("mobil", "cellular", "telefon", "teléfon")):
-            return True
-        if word in ("cell", "tel", "tél", "telnr", "telno"):
-            return True
-    return False
-
-
-def _is_phone_value(value: str) -> bool:
-    if not _PHONE_CHARS_RE.match(value) or _DATE_RE.match(value) or _AMOUNT_RE.match(value):
-        return False
-    return 7 <= sum(ch.isdigit() for ch in value) <= 20
-
-
-def _is_email_value(value: str) -> bool:
-    return _EMAIL_RE.match(value) is not None
-
-
-def _mostly(values: list[str], test: Callable[[str], bool]) -> bool:
-    """True if there is at least one value and >= 80 % of the values pass ``test``."""
-    hits = sum(1 for value in values if test(value))
-    return bool(values) and hits >= _DETECTION_RATIO * len(values)
-
-
-def _detect_identifiers(headers: list[str], rows: list[list[str]]) -> tuple[list[str], list[str]]:
-    """Return ``(email_columns, phone_columns)`` in header order; e-mail wins over phone.
-
-    A column qualifies by its name, or when >= 80 % of its non-empty values in the first 20
-    data rows look like e-mail addresses / phone numbers (at least one value needed). Value
-    detection skips phone-like numbers in ID, zip, amount, date and fax columns.
-    """
-    emails: list[str] = []
-    phones: list[str] = []
-    for index, name in enumerate(headers):
-        values = [v for v in (row[index].strip() for row in rows) if v]
-        if _is_email_name(name) or _mostly(values, _is_email_value):
-            emails.append(name)
-        elif _is_phone_name(name) or (
-            not _NOT_PHONE_WORDS.intersection(_words(name)) and _mostly(values, _is_phone_value)
-        ):
-            phones.append(name)
-    return emails, phones

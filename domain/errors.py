@@ -51,7 +51,25 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Gone(DomainError):
+    """The resource existed but is no longer kept, e.g. a job's result files after their
+    retention period (HTTP 410)."""
+
+    code = "gone"
+
+
 class Unauthorized(DomainError):
     """No valid bearer token (HTTP 401)."""
 
     code = "unauthorized"
+
+
+class TooManyRequests(DomainError):
+    """The OU holds as much of something as a shared service allows (HTTP 429); it may try
+    again after ``retry_after`` seconds (the ``Retry-After`` header)."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, retry_after)

@@ -74,8 +74,14 @@ def test_preview_returns_the_contract_shape(client: TestClient, auth: dict[str, 
     body = r.json()
     assert set(body) == {
         "file_id", "file_name", "headers", "sample_rows", "row_count",
-        "auto_detected_identifiers", "expires_at",
+        "auto_detected_identifiers", "suggested_mappings", "expires_at", "encoding",
+        "encoding_source", "delimiter",
     }  # fmt: skip
+    assert (body["encoding"], body["encoding_source"], body["delimiter"]) == (
+        "utf-8",
+        "detected",
+        ",",
+    )
     assert re.fullmatch(r"preview_[A-Za-z0-9_-]{16,}", body["file_id"])
     assert body["file_name"] == "leads.csv"
     assert body["headers"] == ["Email", "First Name", "Last Name", "Company", "Phone"]

@@ -9,6 +9,8 @@ import zipfile
 import pytest
 
 from domain.csvfile import (
+    MAX_CELL_CHARS,
+    MAX_COLUMNS,
     MAX_FILE_BYTES,
     SAMPLE_SIZE,
     CsvFormat,
@@ -365,9 +367,10 @@ def test_binary_signatures(data: bytes) -> None:
     "data",
     [
         b"Email,Name\na@b.co,A\x00nn\n",
-        "Email,Name\na@b.co,Ann\n".encode("utf-16-le"),  # UTF-16 without BOM
+        # NUL bytes, but not in UTF-16's pattern (UTF-16 without BOM: tests/unit/test_encodings.py)
+        b"Email,Name\na\x00\x00@b.co,Ann\n\x00",
     ],
-    ids=["nul", "utf16-without-bom"],
+    ids=["nul", "nul-not-utf16"],
 )
 def test_nul_bytes(data: bytes) -> None:
     with pytest.raises(NotCsv) as info:
@@ -400,32 +403,67 @@ def test_over_max_file_bytes() -> None:
 
 
 def test_exactly_max_file_bytes_accepted() -> None:
-    data = b"h\n" + b"x" * (MAX_FILE_BYTES - 3) + b"\n"
+    rows, rest = divmod(MAX_FILE_BYTES - 2, 100)
+    data = b"h\n" + (b"x" * 99 + b"\n") * rows + b"y" * (rest - 1) + b"\n"
     assert len(data) == MAX_FILE_BYTES
-    assert inspect(data).row_count == 1
+    assert inspect(data).row_count == rows + 1
 
 
 # --- large and unusual content --------------------------------------------------------------
 
 
-def test_one_megabyte_field() -> None:
-    big = "x" * (1024 * 1024)
-    data = f'Email,Note\na@b.co,"{big}"\nc@d.co,{big}\n'.encode()
+def test_cells_at_the_limit() -> None:
+    big = "x" * 131_072  # the documented limit: 128 K characters
+    assert len(big) == MAX_CELL_CHARS
+    data = f'Email,Note\na@b.co,"{big}"\nc@d.co,{"é" * len(big)}\n'.encode()
     preview = inspect(data)
     assert preview.row_count == 2
     assert preview.sample_rows[0][1] == big
     assert [len(cells[1]) for _, cells in rows_of(data)] == [len(big), len(big)]
 
 
-def test_five_thousand_columns() -> None:
-    header = ",".join(f"col{i}" for i in range(5000))
-    row = ",".join(str(i) for i in range(5000))
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (b"Email,Note\na@b.co,ok\nc@d.co," + b"x" * 131_073 + b"\n", "Row 3, column 2 (B)"),
+        (b"Email,Note\na@b.co," + "é".encode() * 131_073 + b"\n", "Row 2, column 2 (B)"),
+        # A stray quote swallows the lines after it into one cell.
+        (b'Email,Note\na@b.co,"oops\n' + b"c@d.co,fine\n" * 12_000 + b'"\n', "Row 2, column 2"),
+        (b"Email," + b"N" * 131_073 + b"\na@b.co,x\n", "Row 1, column 2 (B)"),
+        (b"a,b\n" + b" " * 131_073 + b"\nc,d\n", "Row 2, column 1 (A)"),  # blank, still a cell
+    ],
+    ids=["data-cell", "multibyte-cell", "stray-quote", "header-cell", "blank-row"],
+)
+def test_a_cell_over_the_limit(data: bytes, where: str) -> None:
+    with pytest.raises(InvalidCsv) as info:
+        inspect(data)
+    assert_actionable(info.value, where, "131,072 characters", "quote", "shorten")
+
+
+def test_a_thousand_columns() -> None:
+    assert MAX_COLUMNS == 1000
+    header = ",".join(f"col{i}" for i in range(1000))
+    row = ",".join(str(i) for i in range(1000))
     data = f"{header}\n{row}\n{row}\n".encode()
     preview = inspect(data)
-    assert len(preview.headers) == 5000
-    assert preview.headers[-1] == "col4999"
-    assert preview.sample_rows[0][-1] == "4999"
+    assert len(preview.headers) == 1000
+    assert preview.headers[-1] == "col999"
+    assert preview.sample_rows[0][-1] == "999"
     assert rows_of(data)[1][0] == 3
+
+
+def test_over_a_thousand_columns() -> None:
+    header = ",".join(f"col{i}" for i in range(1001))
+    data = f"{header}\n{header}\n".encode()
+    with pytest.raises(InvalidCsv) as info:
+        inspect(data)
+    assert_actionable(info.value, "1,001 columns", "limit of 1,000 columns", "delete the columns")
+
+
+def test_data_rows_wider_than_the_header_are_not_limited() -> None:
+    # Cells beyond the header are dropped (ragged rows), so only the header counts.
+    data = b"Email,Name\na@b.co,A" + b",x" * 5000 + b"\n"
+    assert inspect(data).sample_rows == [["a@b.co", "A"]]
 
 
 def test_emoji_and_right_to_left_text_preserved() -> None:

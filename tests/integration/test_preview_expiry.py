@@ -147,7 +147,7 @@ def test_purge_deletes_expired_uploads_but_keeps_those_an_open_job_reads(
     assert start_request(clocked, recent).status_code == 202
 
 
-def test_purge_deletes_an_upload_once_its_job_is_finished(clocked: Clocked) -> None:
+def test_purge_deletes_an_upload_once_its_finished_jobs_files_expire(clocked: Clocked) -> None:
     c, clock = clocked.container, clocked.clock
     file_id = upload(clocked.client, clocked.headers, CSV)["file_id"]
     r = start_request(clocked, file_id)
@@ -160,6 +160,12 @@ def test_purge_deletes_an_upload_once_its_job_is_finished(clocked: Clocked) -> N
     assert failed.json()["status"] == "failed"
     clock.advance(timedelta(minutes=61))
 
+    previews.purge_expired_files(c)
+    # Kept for the job's result files (errors.csv) for 7 days after it ended
+    # (tests/integration/test_result_retention.py tests the exact bound).
+    assert stored_file_ids(c, [file_id]) == {file_id}
+
+    clock.advance(c.result_retention)
     previews.purge_expired_files(c)
 
     assert stored_file_ids(c, [file_id]) == set()

@@ -70,11 +70,12 @@ def handle_undo_request(c: Container, job_id: str) -> None:
 
 
 def touched_leads(c: Container, job_id: str) -> list[UUID]:
-    """Every lead a row of the job created or updated (in a stable order: batches repeat)."""
+    """Every lead a row of the job created or updated (in a stable order: batches repeat). A
+    skipped row (``create_only``: it names the lead that existed) touched none."""
     with c.pool.connection() as conn:
         rows = conn.execute(
             "SELECT DISTINCT lead_id FROM row_outcomes WHERE job_id = %s AND lead_id IS NOT NULL"
-            " ORDER BY lead_id",
+            " AND outcome <> 'skipped' ORDER BY lead_id",
             (job_id,),
         ).fetchall()
     return [r["lead_id"] for r in rows]

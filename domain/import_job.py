@@ -37,6 +37,27 @@ UNDOABLE = frozenset({COMPLETED, CANCELLED})
 STOPPED = frozenset({CANCELLED, UNDOING, UNDONE})
 
 
+class ImportMode(StrEnum):
+    """What a job does with a row, depending on whether its lead exists (``JobQueued.mode``).
+
+    ``upsert``: create the lead, or update it (the default); ``create_only``: a row whose lead
+    exists is skipped; ``update_only``: a row whose lead does not exist is skipped. A skipped
+    row changes nothing and records no warning (``domain.merge.skips``)."""
+
+    UPSERT = "upsert"
+    CREATE_ONLY = "create_only"
+    UPDATE_ONLY = "update_only"
+
+
+UPSERT, CREATE_ONLY, UPDATE_ONLY = ImportMode.UPSERT, ImportMode.CREATE_ONLY, ImportMode.UPDATE_ONLY
+MODES: tuple[str, ...] = tuple(m.value for m in ImportMode)
+
+DRY_RUN_NOT_UNDOABLE = (
+    "Job {job_id} was a dry run: it changed no lead, so there is nothing to undo. "
+    "Start the import without dry_run to apply it."
+)
+
+
 def status_values(statuses: frozenset[JobStatus]) -> list[str]:
     """Plain strings, sorted, for a SQL parameter (``status = ANY(%s)``)."""
     return sorted(s.value for s in statuses)
@@ -60,9 +81,12 @@ class ImportJob(Aggregate):
         ``_type_`` or ``_data_`` would otherwise be read back as the event store's tag of a
         typed value (version 1 stored ``{column: target}``; the upcaster turns those into
         pairs, see ``adapters.transcoder`` for how such a stored dict still reads back).
+
+        Version 3: ``mode`` (an ``ImportMode`` value) and ``dry_run`` (simulate the import: no
+        lead changes). Older events are read as ``upsert``, not a dry run (``upcast_v2_v3``).
         """
 
-        class_version = 2
+        class_version = 3
 
         ou: str
         file_id: str
@@ -73,11 +97,18 @@ class ImportJob(Aggregate):
         alias_mappings: list[list[str]]  # [[column, "_alias_<kind>"], ...]
         ignored_fields: list[str]
         default_country: str
+        mode: str
+        dry_run: bool
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             for key in ("field_mappings", "alias_mappings"):
                 state[key] = [[column, target] for column, target in state[key].items()]
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["mode"] = UPSERT.value
+            state["dry_run"] = False
 
     class JobStarted(Aggregate.Event):
         pass
@@ -120,6 +151,8 @@ class ImportJob(Aggregate):
         alias_mappings: list[list[str]],
         ignored_fields: list[str],
         default_country: str,
+        mode: str = UPSERT.value,
+        dry_run: bool = False,
     ) -> None:
         self.ou = ou
         self.file_id = file_id
@@ -131,6 +164,8 @@ class ImportJob(Aggregate):
         self.alias_mappings = {column: target for column, target in alias_mappings}
         self.ignored_fields = ignored_fields
         self.default_country = default_country
+        self.mode = ImportMode(mode)
+        self.dry_run = dry_run
         self.status = QUEUED
         self.rows_published: int | None = None
         self.undo_report: dict[str, Any] | None = None
@@ -189,7 +224,9 @@ class ImportJob(Aggregate):
 
     def request_undo(self) -> bool:
         """Start undoing the job; True when this call started it (False: already undoing, so a
-        repeated request only asks the importer again)."""
+        repeated request only asks the importer again). A dry run has nothing to undo."""
+        if self.dry_run:
+            raise Conflict(DRY_RUN_NOT_UNDOABLE.format(job_id=self.job_id))
         if self.status == UNDOING:
             return False
         if self.status == UNDONE:

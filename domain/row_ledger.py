@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from eventsourcing.domain import Aggregate, event
 
-# [row, outcome ("created" | "updated" | "failed"), lead id hex or None, error, value]
+# [row, outcome ("created" | "updated" | "failed" | "skipped"), lead id hex or None, error,
+# value]. A dry run's rows: the lead id of a real lead only (None for one it would create).
 Outcome = list[object]
 # [row, seq, warning, value]
 RowWarning = list[object]

@@ -24,6 +24,11 @@ ITEM_KEYS = {
     "created_count",
     "updated_count",
     "failed_count",
+    "skipped_count",
+    "processed_rows",
+    "percent",
+    "mode",
+    "dry_run",
 }
 
 
@@ -247,6 +252,7 @@ def test_job_list_is_newest_first_and_paginates(
         newest["updated_count"],
         newest["failed_count"],
     ) == (1, 0, 1, 0)
+    assert (newest["processed_rows"], newest["percent"]) == (1, 100)
     assert timestamp(newest["completed_at"]) >= timestamp(newest["created_at"])
     oldest = everything["jobs"][-1]
     assert (oldest["created_count"], oldest["updated_count"]) == (1, 0)
@@ -406,6 +412,9 @@ def test_job_detail_has_every_field_of_the_spec(
         0,
         failed,
     )
+    # every row has an outcome; a finished job has no rate, time left or queue
+    assert (job["processed_rows"], job["percent"]) == (300, 100)
+    assert (job["rows_per_second"], job["eta_seconds"], job["queue"]) == (None, None, None)
     assert job["primary_identifier"] == {"column": "Email", "kind": "email"}
     assert job["field_mappings"] == {
         "First Name": "first_name",

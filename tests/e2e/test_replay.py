@@ -69,6 +69,18 @@ SECOND_MAPPINGS: dict[str, Any] = {
     "field_mappings": {"First Name": "first_name", "Company": "company"},
     "alias_mappings": {"Cookie": "_alias_cookie"},
 }
+# Imported in each mode, some as dry runs, after FIRST_IMPORT (FIRST_MAPPINGS).
+MODES_IMPORT = (
+    "Email,First Name,Company,Phone,Alt Email\n"
+    "ann@example.com,Ann M,,,\n"  # exists: create_only skips it, naming Ann's lead
+    "zed@example.com,Zed,,+1 415 555 0101,zed.alt@example.com\n"  # Ann's phone: a warning
+)
+MODES_RUNS = (
+    ("upsert", True),
+    ("create_only", False),
+    ("update_only", True),
+    ("update_only", False),
+)
 
 
 def rows_csv(prefix: str, n: int) -> str:
@@ -105,6 +117,13 @@ def seeded(
     # past them (the importer handles job requests in order; 200 rows reach every partition).
     after = import_csv(client, auth, rows_csv("after", 200))
     assert after["status"] == "completed"
+    # Skipped rows, and dry runs: their rows are counted and listed but change no lead.
+    modes = [
+        import_csv(client, auth, MODES_IMPORT, mode=mode, dry_run=dry, **FIRST_MAPPINGS)
+        for mode, dry in MODES_RUNS
+    ]
+    assert [m["status"] for m in modes] == ["completed"] * len(MODES_RUNS)
+    assert modes[1]["skipped_count"] == 1 and modes[0]["warnings_total"] == 1
 
     failed = ImportJob(
         ou=ou,
@@ -132,6 +151,7 @@ def seeded(
         "the undo of the second import",
     )
     job_ids = [first["job_id"], second["job_id"], running, after["job_id"], failed.job_id]
+    job_ids += [m["job_id"] for m in modes]
     return Seeded(ou, auth, job_ids)
 
 
@@ -229,6 +249,9 @@ def test_replay_rebuilds_identical_projections(
     assert before_rows["job_warnings"] and before_rows["lead_identifiers"]
     assert any(status == 404 for status, _ in before_answers.values())
     assert len(before_rows["import_jobs"]) == len(seeded.job_ids)
+    outcomes = {r["outcome"] for r in before_rows["row_outcomes"]}
+    assert outcomes == {"created", "updated", "failed", "skipped"}
+    assert any(j["dry_run"] for j in before_rows["import_jobs"])
 
     report = replay(container.store, database_url)
 

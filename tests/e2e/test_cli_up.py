@@ -30,7 +30,7 @@ from tests.helpers import wait_for
 REPO = Path(__file__).resolve().parents[2]
 START_DEADLINE_S = 90.0
 STOP_DEADLINE_S = 20.0
-PRINTED = ("API_URL", "TOKEN", "DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
+PRINTED = ("API_URL", "TOKEN", "DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "WIZARD_URL", "DOCS_URL")
 CSV = b"Email,First Name,Phone\njane@example.com,Jane,+1-555-0100\njohn@example.com,John,\n"
 
 
@@ -206,6 +206,11 @@ def test_up_serves_the_api_with_zero_configuration(up: Up) -> None:
 
     wait_for(ready, 30, "/readyz to answer 200")
     assert httpx2.get(f"{api}/healthz", timeout=5).json() == {"status": "ok"}
+    # The pages for people (tests/browser drives them in Chromium).
+    assert (up.printed["WIZARD_URL"], up.printed["DOCS_URL"]) == (f"{api}/import", f"{api}/docs")
+    for page in (up.printed["WIZARD_URL"], up.printed["DOCS_URL"]):
+        answer = httpx2.get(page, timeout=5)
+        assert answer.status_code == 200 and "text/html" in answer.headers["content-type"]
 
     # Ready means the workers already hold their partitions: a job started now is picked up at
     # once instead of waiting for the consumer groups to settle.

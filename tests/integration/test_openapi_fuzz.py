@@ -38,7 +38,7 @@ from adapters.tokens import create_token
 from api import app as app_module
 from api import schemas
 from api.app import create_app
-from api.openapi import openapi_document
+from api.openapi import AssetMount, PageRoute, openapi_document
 from application.container import Container
 from domain.fields import PROFILE_FIELDS
 from domain.identifiers import ALIAS_TARGETS, KINDS
@@ -48,6 +48,8 @@ from tests.services import Workers
 
 FUZZ_EXAMPLES = 50
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.json")}
+# Pages for people (api/web.py): routes of the app, deliberately not API operations.
+PAGES = {("GET", "/"), ("GET", "/import"), ("GET", "/docs")}
 CHECKS = [
     not_a_server_error,
     oas.status_code_conformance,
@@ -81,11 +83,12 @@ def document_routes() -> set[tuple[str, str]]:
     }
 
 
-def app_routes() -> set[tuple[str, str]]:
+def app_routes(pages: bool = False) -> set[tuple[str, str]]:
+    """The API routes of the app, or (``pages``) its pages."""
     return {
         (method, route.path)
         for route in app_module.routes
-        if isinstance(route, Route)
+        if isinstance(route, Route) and isinstance(route, PageRoute) == pages
         for method in route.methods or ()
         if method != "HEAD"  # Starlette adds HEAD to every GET route
     }
@@ -130,6 +133,12 @@ def test_openapi_json_is_served_without_a_token(client: TestClient) -> None:
 
 def test_every_route_is_documented_and_nothing_else() -> None:
     assert app_routes() == document_routes()
+    # Left out, and only these: the pages and their static files.
+    assert app_routes(pages=True) == PAGES
+    assert not PAGES & document_routes()
+    mounts = [r for r in app_module.routes if not isinstance(r, Route)]
+    assert mounts
+    assert all(isinstance(m, AssetMount) and m.path.startswith("/static") for m in mounts)
 
 
 def test_every_operation_documents_its_answers() -> None:
@@ -146,6 +155,10 @@ def test_every_operation_documents_its_answers() -> None:
             assert "{" not in path or public or "404" in statuses, (method, path)
             for status, reply in op["responses"].items():
                 assert reply["description"], (method, path, status)
+                if path.endswith(".csv") and status == "200":  # a download: the file itself
+                    assert set(reply["content"]) == {"text/csv"}, (method, path)
+                    assert reply["headers"]["Content-Disposition"]["required"], (method, path)
+                    continue
                 assert "application/json" in reply["content"], (method, path, status)
                 if status.startswith(("4", "5")) and path not in ("/readyz",):
                     schema = reply["content"]["application/json"]["schema"]

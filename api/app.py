@@ -12,17 +12,18 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
 
 from adapters import kafka, postgres
 from adapters.tokens import ou_for_token
-from api import errors, openapi, schemas
+from api import downloads, errors, openapi, schemas, web
 from api.openapi import UNAUTHORIZED, ApiRoute, Operation, Reply, error
-from application import audit, jobs, leads, previews
+from application import audit, jobs, leads, mapping, previews, results
 from application.container import Container
 from domain import csvfile
 from domain.errors import DomainError, FileTooLarge, InvalidRequest, NotCsv, NotFound, Unauthorized
@@ -154,6 +155,7 @@ async def preview(request: Request) -> Response:
         )
     try:
         data = await upload.read()
+        encoding, delimiter = _form_text(form, "encoding"), _form_text(form, "delimiter")
     finally:
         await form.close()
     filename = (upload.filename or "").replace("\x00", "")  # PostgreSQL text cannot hold NUL
@@ -165,8 +167,26 @@ async def preview(request: Request) -> Response:
             f"{name!r} is not a CSV file. Save it from your spreadsheet program as "
             "'CSV (comma-separated values)' and upload that."
         )
-    result = await run_in_threadpool(previews.preview, container(request), ou, name, data)
+    result = await run_in_threadpool(
+        previews.preview,
+        container(request),
+        ou,
+        name,
+        data,
+        encoding=encoding,
+        delimiter=delimiter,
+    )
     return answer(schemas.PreviewResponse, result)
+
+
+def _form_text(form: FormData, name: str) -> str | None:
+    """A text field of the multipart form; None when absent or empty."""
+    value = form.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest(f"Send {name!r} as a plain form field (-F {name}=...), not a file.")
+    return value
 
 
 async def start(request: Request) -> Response:
@@ -179,9 +199,22 @@ async def start(request: Request) -> Response:
         field_mappings=body.field_mappings,
         alias_mappings=body.alias_mappings,
         default_country=body.default_country,
+        encoding=body.encoding or None,
+        delimiter=body.delimiter or None,
+        mode=body.mode,
+        dry_run=body.dry_run,
     )
-    result = await run_in_threadpool(jobs.start, container(request), ou, cmd)
-    return answer(schemas.StartResponse, result, status_code=202)
+    key = request.headers.get("idempotency-key")
+    result = await run_in_threadpool(jobs.start, container(request), ou, cmd, key)
+    response = answer(schemas.StartResponse, result, status_code=202)
+    response.headers["Location"] = f"/leads/import/jobs/{result['job_id']}"
+    return response
+
+
+async def mapping_targets(request: Request) -> Response:
+    """The profile fields and alias targets a start request may map columns to."""
+    await authenticate(request)
+    return answer(schemas.MappingTargets, mapping.mapping_targets())
 
 
 async def list_jobs(request: Request) -> Response:
@@ -198,6 +231,44 @@ async def get_job(request: Request) -> Response:
     job_id = request.path_params["job_id"]
     detail = await run_in_threadpool(jobs.job_detail, container(request), ou, job_id)
     return answer(schemas.JobDetail, detail)
+
+
+async def job_errors(request: Request) -> Response:
+    """A page of a job's row errors (the detail holds only the first 100)."""
+    ou = await authenticate(request)
+    job_id = request.path_params["job_id"]
+    query = schemas.RowPageQuery.from_query(request.query_params)
+    page = await run_in_threadpool(
+        jobs.job_errors, container(request), ou, job_id, query.cursor, query.limit
+    )
+    return answer(schemas.JobErrorPage, page)
+
+
+async def job_warnings(request: Request) -> Response:
+    """A page of a job's alias warnings (the detail holds only the first 100)."""
+    ou = await authenticate(request)
+    job_id = request.path_params["job_id"]
+    query = schemas.RowPageQuery.from_query(request.query_params)
+    page = await run_in_threadpool(
+        jobs.job_warnings, container(request), ou, job_id, query.cursor, query.limit
+    )
+    return answer(schemas.JobWarningPage, page)
+
+
+async def job_errors_csv(request: Request) -> Response:
+    """The failed rows as uploaded, with their errors, as a CSV file (streamed)."""
+    ou = await authenticate(request)
+    job_id = request.path_params["job_id"]
+    download = await run_in_threadpool(results.errors_file, container(request), ou, job_id)
+    return downloads.csv_download(download)
+
+
+async def job_results_csv(request: Request) -> Response:
+    """Every row's outcome as a CSV file (streamed)."""
+    ou = await authenticate(request)
+    job_id = request.path_params["job_id"]
+    download = await run_in_threadpool(results.results_file, container(request), ou, job_id)
+    return downloads.csv_download(download)
 
 
 async def cancel_job(request: Request) -> Response:
@@ -254,13 +325,18 @@ async def get_lead(request: Request) -> Response:
 
 
 async def lead_history(request: Request) -> Response:
-    """The lead's events in order with what each changed (application/audit.py)."""
+    """A page of the lead's events in order with what each changed (application/audit.py)."""
     ou = await authenticate(request)
+    query = schemas.LeadHistoryQuery.from_query(request.query_params)
     lead_id = _lead_id(request)
-    history = await run_in_threadpool(audit.lead_history_of, container(request), ou, lead_id)
-    if history is None:
+    page = await run_in_threadpool(
+        audit.lead_history_page, container(request), ou, lead_id, query.after, query.limit
+    )
+    if page is None:
         raise _lead_not_found(request)
-    return answer(schemas.LeadHistory, {"lead_id": str(lead_id), "events": history})
+    events, next_after = page
+    history = {"lead_id": str(lead_id), "events": events, "next_after": next_after}
+    return answer(schemas.LeadHistory, history)
 
 
 async def healthz(request: Request) -> Response:
@@ -289,9 +365,48 @@ JOB_ID = openapi.path_parameter(
 )
 LEAD_ID = openapi.path_parameter("lead_id", {"type": "string", "format": "uuid"}, "Lead id.")
 JOB_NOT_FOUND = error(404, "The job does not exist or belongs to another OU.")
+CSV_DOWNLOAD = Reply(
+    200,
+    "The CSV file, streamed (while the job runs: the rows applied so far).",
+    headers={"Content-Disposition": downloads.CONTENT_DISPOSITION},
+    content=downloads.CSV_CONTENT,
+)
+RESULTS_GONE = error(
+    410,
+    "The job ended longer ago than the result files are kept (7 days by default), or "
+    "(errors.csv) its uploaded file is no longer stored.",
+)
+CSV_FORMAT = (
+    "UTF-8 with BOM, comma-delimited, CRLF; a cell starting with `=` `+` `-` `@`, a tab or a "
+    "carriage return gets a `'` in front (against formula injection), which an import of the "
+    "file drops again. Kept for `LEADIMPORT_RESULT_RETENTION_DAYS` (7) days after the job ended."
+)
 LEAD_NOT_FOUND = error(404, "The lead does not exist or belongs to another OU.")
+IDEMPOTENCY_KEY = openapi.header_parameter(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]([ -~]*[!-~])?$"},
+    "A unique key of this start request (a UUID), 1 to 200 printable ASCII characters. The same "
+    "request sent again with it within 24 hours answers the job the first one queued, with "
+    "the same body and `Location`; with another body, 409. Keys are per OU.",
+)
+LOCATION = {
+    "description": "The job: `/leads/import/jobs/{job_id}`.",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^/leads/import/jobs/job_[0-9a-f]{32}$"},
+}
 
-routes = [
+
+def too_many(description: str) -> Reply:
+    """A 429 with its ``Retry-After`` (api/errors.py sets it from ``TooManyRequests``)."""
+    retry_after = {
+        "description": "Seconds after which a slot is likely free.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"},
+    }
+    return Reply(429, description, schemas.ErrorBody, headers={"Retry-After": retry_after})
+
+
+routes: list[BaseRoute] = [
     ApiRoute(
         "GET",
         "/healthz",
@@ -338,13 +453,25 @@ routes = [
             "Upload a CSV file and preview its headers and first rows.",
             (
                 Reply(200, "The file is kept for 1 hour under `file_id`.", schemas.PreviewResponse),
-                error(400, "No file, not multipart/form-data, or not a usable CSV."),
+                error(
+                    400,
+                    "No file, not multipart/form-data, not a usable CSV (also: over 1,000 "
+                    "columns, or a cell over 131,072 characters), or an unknown `encoding` or "
+                    "`delimiter`.",
+                ),
                 UNAUTHORIZED,
                 error(413, "The file is over 10 MB."),
                 error(415, "The file is not a CSV (a spreadsheet, an archive, an image...)."),
+                too_many(
+                    "The OU already stores its limit of previews (100 by default); "
+                    "`Retry-After`: until the oldest expires."
+                ),
             ),
-            description="Multipart form with the CSV in the field `file`. UTF-8 (with or "
-            "without BOM), UTF-16 with BOM or Windows-1252; delimiter `,` `;` tab or `|`.",
+            description="Multipart form with the CSV in the field `file`. The encoding is "
+            "detected (UTF-8, UTF-16, the Windows and ISO code pages, Shift_JIS, GB18030, "
+            "EUC-KR...; Windows-1252 when there is too little text to tell) and the delimiter "
+            "(`,` `;` tab or `|`); the optional fields `encoding` and `delimiter` override them. "
+            "The answer says which were used.",
             multipart_body=schemas.PreviewUpload,
         ),
     ),
@@ -356,12 +483,59 @@ routes = [
             "startImport",
             "Start an import job of a previewed file with field and alias mappings.",
             (
-                Reply(202, "The job is queued.", schemas.StartResponse),
-                error(400, "Invalid body, unknown column, kind, alias target or country."),
+                Reply(
+                    202,
+                    "The job is queued (or, for a start sent again with its `Idempotency-Key`, "
+                    "was queued: the first answer again).",
+                    schemas.StartResponse,
+                    headers={"Location": LOCATION},
+                ),
+                error(
+                    400,
+                    "Invalid body, unknown column, kind, alias target or country, unknown "
+                    "`mode` (the message lists them), `dry_run` not a JSON boolean, unknown "
+                    "`encoding` or `delimiter`, or the file cannot be read with them; an "
+                    "`Idempotency-Key` that is empty, over 200 characters or not printable ASCII.",
+                ),
                 UNAUTHORIZED,
                 error(404, "The file does not exist, expired, or belongs to another OU."),
+                too_many(
+                    "The OU already has its limit of queued jobs (20 by default; `Retry-After`: "
+                    "an estimate of when one starts), or a start with another `encoding` or "
+                    "`delimiter` needs a copy of the file and the OU stores its limit of "
+                    "previews."
+                ),
+                error(
+                    409,
+                    "The `Idempotency-Key` was used in the last 24 hours for another start "
+                    "request (another body).",
+                ),
             ),
+            description="`encoding` and `delimiter` read the file otherwise than its preview "
+            "did (the preview stays as it was; the job reads a copy of the file with them). "
+            "With an `Idempotency-Key`, a start sent again (a retry after a timeout) starts no "
+            "second job: it answers 202 with the first answer. `mode` says what a row does "
+            "when its lead exists or not; `dry_run` only simulates the import (no lead changes) "
+            "and reports what a real run would count.",
+            parameters=(IDEMPOTENCY_KEY,),
             json_body=schemas.StartImport,
+        ),
+    ),
+    ApiRoute(
+        "GET",
+        "/leads/import/fields",
+        mapping_targets,
+        Operation(
+            "listImportFields",
+            "The profile fields and alias targets a start request may map columns to.",
+            (
+                Reply(200, "Every profile field and alias target.", schemas.MappingTargets),
+                UNAUTHORIZED,
+            ),
+            description="`fields`: the targets of `field_mappings` (canonical names; a "
+            "mapping may also spell them in any case, with spaces or `-`); `alias_targets`: "
+            "the targets of `alias_mappings` with the identifier kind each adds. The preview's "
+            "`suggested_mappings` use these names.",
         ),
     ),
     ApiRoute(
@@ -387,6 +561,78 @@ routes = [
             "getImportJob",
             "The detail of an import job: counters, row errors and alias warnings.",
             (Reply(200, "The job.", schemas.JobDetail), UNAUTHORIZED, JOB_NOT_FOUND),
+            description="`errors` and `warnings` hold the first 100 of each, in row order; "
+            "`errors_total` and `warnings_total` count them all, and "
+            "`GET .../errors` and `GET .../warnings` page through them.",
+            parameters=(JOB_ID,),
+        ),
+    ),
+    ApiRoute(
+        "GET",
+        "/leads/import/jobs/{job_id}/errors",
+        job_errors,
+        Operation(
+            "listImportJobErrors",
+            "Every row error of an import job, a page at a time, in row order.",
+            (
+                Reply(200, "A page of row errors.", schemas.JobErrorPage),
+                error(400, "`limit` is not a whole number in range, or `cursor` is not one."),
+                UNAUTHORIZED,
+                JOB_NOT_FOUND,
+            ),
+            description="Start without `cursor`; pass each page's `next_cursor` to get the "
+            "next one, until it is null. A walk never repeats an error; rows are applied out "
+            "of order while the job runs, so only a walk of a finished job sees every one.",
+            parameters=(JOB_ID,),
+            query=schemas.RowPageQuery,
+        ),
+    ),
+    ApiRoute(
+        "GET",
+        "/leads/import/jobs/{job_id}/warnings",
+        job_warnings,
+        Operation(
+            "listImportJobWarnings",
+            "Every alias warning of an import job, a page at a time, in row order.",
+            (
+                Reply(200, "A page of alias warnings.", schemas.JobWarningPage),
+                error(400, "`limit` is not a whole number in range, or `cursor` is not one."),
+                UNAUTHORIZED,
+                JOB_NOT_FOUND,
+            ),
+            description="Paged like `GET .../errors`; the warnings of one row keep their order.",
+            parameters=(JOB_ID,),
+            query=schemas.RowPageQuery,
+        ),
+    ),
+    ApiRoute(
+        "GET",
+        "/leads/import/jobs/{job_id}/errors.csv",
+        job_errors_csv,
+        Operation(
+            "downloadImportJobErrors",
+            "The failed rows as they were uploaded, with `row`, `error` and `value`: a CSV to "
+            "fix and upload again.",
+            (CSV_DOWNLOAD, UNAUTHORIZED, JOB_NOT_FOUND, RESULTS_GONE),
+            description="The columns `row`, `error` and `value` (renamed `import_row`... when "
+            "the file has such a column), then the file's own columns in its order, values as "
+            "read; one line per failed row, in row order. " + CSV_FORMAT,
+            parameters=(JOB_ID,),
+        ),
+    ),
+    ApiRoute(
+        "GET",
+        "/leads/import/jobs/{job_id}/results.csv",
+        job_results_csv,
+        Operation(
+            "downloadImportJobResults",
+            "The outcome of every row the job applied: `row`, `outcome`, `lead_id`, `error`, "
+            "`warnings`.",
+            (CSV_DOWNLOAD, UNAUTHORIZED, JOB_NOT_FOUND, RESULTS_GONE),
+            description="One line per row with an outcome (`created`, `updated`, `failed`, "
+            "`skipped`), in row order; rows a cancelled job never applied are not listed. "
+            "`warnings`: the row's alias warnings as `warning (value)`, joined by `; `. "
+            + CSV_FORMAT,
             parameters=(JOB_ID,),
         ),
     ),
@@ -418,7 +664,11 @@ routes = [
                 Reply(202, "The undo runs (status `undoing`, then `undone`).", schemas.JobRef),
                 UNAUTHORIZED,
                 JOB_NOT_FOUND,
-                error(409, "The job is queued or running (cancel it first), failed, or undone."),
+                error(
+                    409,
+                    "The job is queued or running (cancel it first), failed, undone, or was a "
+                    "dry run (nothing to undo).",
+                ),
             ),
             description="Leads the job created are deleted, fields it changed go back, aliases "
             "it added are removed, except what a later import changed or may have used: the "
@@ -473,14 +723,22 @@ routes = [
             "getLeadHistory",
             "A lead's events in order: time, type, job and row, and what changed (old → new).",
             (
-                Reply(200, "The lead's events, oldest first.", schemas.LeadHistory),
+                Reply(200, "A page of the lead's events, oldest first.", schemas.LeadHistory),
+                error(400, "`after` or `limit` is not a whole number in range."),
                 UNAUTHORIZED,
                 LEAD_NOT_FOUND,
             ),
-            description="Also for a lead an undo deleted: its last event is `LeadDeleted`.",
+            description="A page at a time: the first `limit` events after version `after`; "
+            "`next_after` is the `after` of the next page (null on the last). Every page shows "
+            "the same old → new values as the whole history. Also for a lead an undo deleted: "
+            "its last event is `LeadDeleted`.",
             parameters=(LEAD_ID,),
+            query=schemas.LeadHistoryQuery,
         ),
     ),
+    # The import wizard (/import, / leads there), the API docs (/docs) and their static files:
+    # pages for people, left out of /openapi.json (api/web.py).
+    *web.routes,
 ]
 
 

@@ -14,10 +14,12 @@ from domain.errors import (
     Conflict,
     DomainError,
     FileTooLarge,
+    Gone,
     InvalidCsv,
     InvalidRequest,
     NotCsv,
     NotFound,
+    TooManyRequests,
     Unauthorized,
 )
 
@@ -29,8 +31,10 @@ STATUS = {
     Unauthorized: 401,
     NotFound: 404,
     Conflict: 409,
+    Gone: 410,
     FileTooLarge: 413,
     NotCsv: 415,
+    TooManyRequests: 429,
 }
 
 
@@ -46,7 +50,10 @@ def error_response(
 async def domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
-    return error_response(status, exc.code, exc.message)
+    headers = None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}  # seconds (RFC 9110)
+    return error_response(status, exc.code, exc.message, headers)
 
 
 async def validation_error(request: Request, exc: Exception) -> Response:

@@ -1,11 +1,13 @@
 """The OpenAPI 3.1 document of the API, built from the route table and the pydantic models of
 ``api.schemas``.
 
-Every route of ``api.app.routes`` is an ``ApiRoute``: the document takes each operation's path
-and method from the route, and the rest (summary, answers, bodies, parameters) from the
+Every API route of ``api.app.routes`` is an ``ApiRoute``: the document takes each operation's
+path and method from the route, and the rest (summary, answers, bodies, parameters) from the
 ``Operation`` the route carries. Schemas come from
 ``model_json_schema(ref_template="#/components/schemas/{model}")``; their ``$defs`` are collected
 into ``components.schemas``. Query parameters of a ``query`` model come from its JSON schema.
+The pages for people and their files (``PageRoute``, ``AssetMount``: ``api/web.py``) are not
+API operations and are left out.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import orjson
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from api import schemas
 
@@ -36,6 +38,8 @@ class Reply:
     description: str
     model: type[BaseModel] | None = None
     headers: dict[str, Any] = field(default_factory=dict)
+    # A body that is not JSON: media type -> media type object (e.g. a CSV download).
+    content: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,19 @@ class ApiRoute(Route):
     ) -> None:
         super().__init__(path, endpoint, methods=[method])
         self.operation = operation
+
+
+class PageRoute(Route):
+    """A ``GET`` route of a page for people (HTML: the import wizard, the API docs), not an
+    API operation: the document leaves it out (``api/web.py``)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any]) -> None:
+        super().__init__(path, endpoint, methods=["GET"])
+
+
+class AssetMount(Mount):
+    """Static files of the pages (CSS, JS, images), not API operations: the document leaves
+    them out (``api/web.py``)."""
 
 
 UNAUTHORIZED = Reply(
@@ -99,6 +116,17 @@ def path_parameter(name: str, schema: dict[str, Any], description: str) -> dict[
         "name": name,
         "in": "path",
         "required": True,
+        "schema": schema,
+        "description": description,
+    }
+
+
+def header_parameter(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    """An optional request header."""
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
         "schema": schema,
         "description": description,
     }
@@ -168,6 +196,8 @@ def _operation(op: Operation, components: _Components) -> dict[str, Any]:
             entry["content"] = {"application/json": {"schema": body}}
         elif reply.status == 200 and op.raw_200_schema is not None:
             entry["content"] = {"application/json": {"schema": op.raw_200_schema}}
+        elif reply.content is not None:
+            entry["content"] = reply.content
         if reply.headers:
             entry["headers"] = reply.headers
         responses[str(reply.status)] = entry
@@ -177,9 +207,12 @@ def _operation(op: Operation, components: _Components) -> dict[str, Any]:
 
 
 def _operations(routes: Sequence[BaseRoute]) -> list[tuple[str, str, Operation]]:
-    """(path, method, documentation) of every route; each must be an ``ApiRoute``."""
+    """(path, method, documentation) of every route; each must be an ``ApiRoute``, a
+    ``PageRoute`` or an ``AssetMount`` (the last two are for browsers and not documented)."""
     operations = []
     for route in routes:
+        if isinstance(route, PageRoute | AssetMount):
+            continue
         if not isinstance(route, ApiRoute):
             raise TypeError(f"route {route!r} is not an ApiRoute: it has no documentation")
         for method in sorted((route.methods or set()) - {"HEAD"}):  # Starlette adds HEAD to GET

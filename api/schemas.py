@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -24,12 +24,33 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
+from application.audit import DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT
+from domain.encodings import DELIMITERS, ENCODINGS
 from domain.errors import InvalidRequest
-from domain.identifiers import IdentifierKind
+from domain.fields import FIELD_DESCRIPTIONS
+from domain.identifiers import ALIAS_TARGETS, IdentifierKind
 
 # --- requests --------------------------------------------------------------------------------
 
 KIND_HELP = "Identifier kind, case-insensitive: email, phone, cookie, external_id or social."
+
+
+def _optional(schema: dict[str, Any]) -> None:
+    """An optional field documented by its type alone (absent: None), without a default."""
+    schema.pop("default", None)
+
+
+# Names of an encoding and of a delimiter a request may give (domain/csvfile.py, docs/api.md).
+Encoding = Annotated[str | None, WithJsonSchema({"type": "string", "enum": list(ENCODINGS)})]
+Delimiter = Annotated[str | None, WithJsonSchema({"type": "string", "enum": list(DELIMITERS)})]
+ENCODING_HELP = (
+    "Read the file with this encoding instead of the detected one: one of these names (any "
+    "case), or Python's name of one of them (cp1251, latin-1)."
+)
+DELIMITER_HELP = (
+    "Split the fields at this delimiter instead of the detected one: `,` `;` a tab `|`, or "
+    "comma, semicolon, tab, pipe."
+)
 
 
 class PrimaryIdentifier(BaseModel):
@@ -37,6 +58,20 @@ class PrimaryIdentifier(BaseModel):
 
     column: str = Field(min_length=1, description="CSV column holding the identifier.")
     kind: str = Field(min_length=1, description=KIND_HELP, examples=["email"])
+
+
+# ``domain.import_job.MODES`` (tests/unit/test_import_modes.py holds them equal).
+ImportModeName = Literal["upsert", "create_only", "update_only"]
+MODE_HELP = (
+    "`upsert`: create a lead or update it; `create_only`: skip a row whose lead exists; "
+    "`update_only`: skip a row whose lead does not exist. Skipped rows change nothing and "
+    "count in `skipped_count`."
+)
+DRY_RUN_HELP = (
+    "Only simulate the import: every row is validated and looked up against the current leads "
+    "and counted as a real run would count it, but no lead, identifier or lead event changes. "
+    "A dry run cannot be undone (there is nothing to undo)."
+)
 
 
 class StartImport(BaseModel):
@@ -59,6 +94,25 @@ class StartImport(BaseModel):
     default_country: str = Field(
         "US", description="ISO 3166-1 alpha-2 country for phone numbers without a country code."
     )
+    encoding: Encoding = Field(
+        None,
+        description=ENCODING_HELP + " Absent: the preview's. The mappings then name the "
+        "headers of that reading.",
+        json_schema_extra=_optional,
+    )
+    delimiter: Delimiter = Field(
+        None, description=DELIMITER_HELP + " Absent: the preview's.", json_schema_extra=_optional
+    )
+    mode: ImportModeName = Field("upsert", description=MODE_HELP)
+    dry_run: bool = Field(False, description=DRY_RUN_HELP)
+
+    @field_validator("dry_run", mode="before")
+    @classmethod
+    def _json_boolean(cls, value: Any) -> Any:
+        # Not "yes", 1 or "true": a JSON boolean, as documented.
+        if not isinstance(value, bool):
+            raise ValueError("dry_run must be true or false (a JSON boolean)")
+        return value
 
     @field_validator("file_id")
     @classmethod
@@ -117,11 +171,59 @@ class JobListQuery(WholeNumberQuery):
     limit: PageSize = Field(25, description="Jobs per page.")
 
 
+class LeadHistoryQuery(WholeNumberQuery):
+    """The query of ``GET /leads/{lead_id}/history``: a page of events after a version."""
+
+    after: int = Field(
+        0,
+        ge=0,
+        description="The version after which the page starts: `next_after` of the "
+        "previous page (0: from the lead's first event).",
+    )
+    limit: int = Field(
+        DEFAULT_HISTORY_LIMIT, ge=1, le=MAX_HISTORY_LIMIT, description="Events per page."
+    )
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+class RowPageLimitQuery(WholeNumberQuery):
+    """The whole-number part of ``RowPageQuery``."""
+
+    limit: int = Field(100, ge=1, le=1000, description="Items per page.")
+
+
+class RowPageQuery(RowPageLimitQuery):
+    """The query of ``GET /leads/import/jobs/{job_id}/errors`` and ``.../warnings``."""
+
+    # Documented as an optional string (absent: None), not as a string or null.
+    cursor: Annotated[str | None, WithJsonSchema({"type": "string"})] = Field(
+        None,
+        description="`next_cursor` of the previous page, unchanged; absent: the first page.",
+        json_schema_extra=_no_default,
+    )
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, str]) -> Self:
+        """``limit`` as ``WholeNumberQuery`` parses it; ``cursor`` as given (the use case
+        decodes it)."""
+        limit = RowPageLimitQuery.from_query(params).limit
+        return cls(limit=limit, cursor=params.get("cursor") or None)
+
+
 class PreviewUpload(BaseModel):
     """The multipart form of ``POST /leads/import/preview`` (documentation only)."""
 
     file: Annotated[bytes, WithJsonSchema({"type": "string", "format": "binary"})] = Field(
         description="The CSV file (at most 10 MB), with a header row."
+    )
+    encoding: Encoding = Field(
+        None, description=ENCODING_HELP + " Absent: detected.", json_schema_extra=_optional
+    )
+    delimiter: Delimiter = Field(
+        None, description=DELIMITER_HELP + " Absent: detected.", json_schema_extra=_optional
     )
 
 
@@ -167,6 +269,36 @@ class AutoDetectedIdentifiers(ResponseModel):
     phone_columns: list[str]
 
 
+# A canonical profile field name and an alias target (documented with their values).
+ProfileFieldName = Annotated[
+    str, WithJsonSchema({"type": "string", "enum": list(FIELD_DESCRIPTIONS)})
+]
+AliasTarget = Annotated[str, WithJsonSchema({"type": "string", "enum": list(ALIAS_TARGETS)})]
+
+
+class SuggestedPrimaryIdentifier(ResponseModel):
+    column: str
+    kind: IdentifierKind
+
+
+class SuggestedMappings(ResponseModel):
+    """Mappings the service suggests from the header names and the detected identifier
+    columns; sent as they are (with the `file_id`), they are a valid start request."""
+
+    primary_identifier: SuggestedPrimaryIdentifier | None = Field(
+        description="An e-mail column if there is one, else a phone, cookie, external id or "
+        "social column; null when no column looks like an identifier."
+    )
+    field_mappings: dict[str, ProfileFieldName] = Field(
+        description="Column → profile field, at most one column per field."
+    )
+    alias_mappings: dict[str, AliasTarget] = Field(
+        description="Column → alias target: the other identifier columns (a second e-mail, "
+        "phone and mobile numbers, social handles, customer or record ids, cookies)."
+    )
+    ignored_columns: list[str] = Field(description="The columns the suggestion does not map.")
+
+
 class PreviewResponse(ResponseModel):
     file_id: str = Field(examples=["preview_abc123"])
     file_name: str
@@ -174,7 +306,18 @@ class PreviewResponse(ResponseModel):
     sample_rows: list[list[str]] = Field(description="The first data rows (at most 5).")
     row_count: Count = Field(description="Data rows, the header and blank rows excluded.")
     auto_detected_identifiers: AutoDetectedIdentifiers
+    suggested_mappings: SuggestedMappings
     expires_at: Timestamp
+    encoding: str = Field(
+        examples=["utf-8", "windows-1251"],
+        description="The encoding the file was read with (a name of the request's `encoding`).",
+    )
+    encoding_source: Literal["requested", "bom", "detected", "guessed"] = Field(
+        description="`requested`: the request's `encoding`; `bom`: a byte order mark declares "
+        "it; `detected`: recognised from the content; `guessed`: too little text to tell "
+        "(Windows-1252): check `sample_rows`, and send `encoding` if they look wrong."
+    )
+    delimiter: Literal[",", ";", "\t", "|"]
 
 
 class StartResponse(ResponseModel):
@@ -187,6 +330,36 @@ class StartResponse(ResponseModel):
         default_factory=list,
         description="Mapped profile fields that are unknown and ignored; absent when none.",
     )
+    encoding: Annotated[str | None, WithJsonSchema({"type": "string"})] = Field(
+        None,
+        description="The encoding the job reads the file with; present only when the request's "
+        "`encoding` or `delimiter` changed how the file is read.",
+        json_schema_extra=_optional,
+    )
+    delimiter: Annotated[
+        str | None, WithJsonSchema({"type": "string", "enum": [",", ";", "\t", "|"]})
+    ] = Field(
+        None,
+        description="The delimiter the job splits fields at; present with `encoding`.",
+        json_schema_extra=_optional,
+    )
+
+
+SKIPPED_HELP = (
+    "Rows the job's `mode` skipped. The job is `completed` when created + updated + failed + "
+    "skipped = `total_rows`."
+)
+DRY_RUN_RESULT_HELP = (
+    "The job only simulated the import: its counters, errors and warnings are what a real run "
+    "would have had when it ran, and no lead changed."
+)
+
+PROCESSED_HELP = "Rows that have an outcome: created + updated + failed + skipped."
+PERCENT_HELP = (
+    "100 * `processed_rows` / `total_rows`, one decimal, rounded down: 100 only when every "
+    "row has an outcome (a job of 0 rows: once it completed)."
+)
+Percent = Annotated[float, Field(ge=0, le=100, examples=[42.5])]
 
 
 class JobListItem(ResponseModel):
@@ -199,6 +372,11 @@ class JobListItem(ResponseModel):
     created_count: Count
     updated_count: Count
     failed_count: Count
+    skipped_count: Count = Field(description=SKIPPED_HELP)
+    processed_rows: Count = Field(description=PROCESSED_HELP)
+    percent: Percent = Field(description=PERCENT_HELP)
+    mode: ImportModeName = Field(description=MODE_HELP)
+    dry_run: bool = Field(description=DRY_RUN_RESULT_HELP)
 
 
 class JobList(ResponseModel):
@@ -213,16 +391,22 @@ class JobPrimaryIdentifier(ResponseModel):
     kind: IdentifierKind
 
 
+VALUE_HELP = (
+    "The cell (or identifier) at fault; over 1000 characters, its first 1000 followed by "
+    "`… [cut: N characters in all]`."
+)
+
+
 class RowError(ResponseModel):
     row: int = Field(ge=2, description="Spreadsheet row number: the header is row 1.")
     error: str = Field(examples=["Invalid email format"])
-    value: str | None
+    value: str | None = Field(description=VALUE_HELP)
 
 
 class RowWarning(ResponseModel):
     row: int = Field(ge=2, description="Spreadsheet row number: the header is row 1.")
     warning: str
-    value: str
+    value: str = Field(description=VALUE_HELP)
 
 
 class NotUndone(ResponseModel):
@@ -251,6 +435,27 @@ class UndoReport(ResponseModel):
     not_undone_total: Count
 
 
+class JobQueue(ResponseModel):
+    """Where a queued job stands: jobs of an OU run at most `limit` at once
+    (`LEADIMPORT_MAX_RUNNING_JOBS_PER_OU`) and start oldest first."""
+
+    state: Literal["waiting_for_slot", "starting"] = Field(
+        description="`waiting_for_slot`: the OU runs its limit of jobs, or the queued jobs "
+        "ahead take the free slots; `starting`: a slot is free for it and the importer starts "
+        "it within seconds."
+    )
+    reason: str = Field(
+        description="The same for people.",
+        examples=[
+            "The OU already runs 3 jobs, the limit per OU is 3, and 1 queued job is ahead: "
+            "this job starts when 2 running jobs have ended."
+        ],
+    )
+    position: int = Field(ge=1, description="1: the OU's next job to start.")
+    running: Count = Field(description="The OU's jobs in progress.")
+    limit: int = Field(ge=0, description="How many jobs of one OU may run at once.")
+
+
 class JobDetail(ResponseModel):
     job_id: str
     status: JobStatus
@@ -262,6 +467,21 @@ class JobDetail(ResponseModel):
     created_count: Count
     updated_count: Count
     failed_count: Count
+    skipped_count: Count = Field(description=SKIPPED_HELP)
+    processed_rows: Count = Field(description=PROCESSED_HELP)
+    percent: Percent = Field(description=PERCENT_HELP)
+    rows_per_second: Annotated[float, Field(ge=0)] | None = Field(
+        description="Rows processed per second over about the last 10 seconds (not the average "
+        "since the start; 0 when nothing moved in that time); null unless `in_progress`, and "
+        "until two batches of rows have been applied."
+    )
+    eta_seconds: Count | None = Field(
+        description="Seconds until every row has an outcome at `rows_per_second`, rounded up; "
+        "null unless `in_progress` with a rate above 0."
+    )
+    queue: JobQueue | None = Field(description="Why the job waits; null unless `queued`.")
+    mode: ImportModeName = Field(description=MODE_HELP)
+    dry_run: bool = Field(description=DRY_RUN_RESULT_HELP)
     primary_identifier: JobPrimaryIdentifier
     field_mappings: dict[str, str]
     alias_mappings: dict[str, str]
@@ -269,8 +489,31 @@ class JobDetail(ResponseModel):
     default_country: str
     failure_reason: str | None = Field(description="Why the job failed; null unless `failed`.")
     undo_report: UndoReport | None = Field(description="What the undo did; null unless `undone`.")
-    errors: list[RowError]
-    warnings: list[RowWarning]
+    errors: list[RowError] = Field(
+        description="The first 100 row errors, in row order; all of them: "
+        "`GET /leads/import/jobs/{job_id}/errors`."
+    )
+    errors_total: Count = Field(description="How many row errors the job has (= `failed_count`).")
+    warnings: list[RowWarning] = Field(
+        description="The first 100 alias warnings, in row order; all of them: "
+        "`GET /leads/import/jobs/{job_id}/warnings`."
+    )
+    warnings_total: Count = Field(description="How many alias warnings the job has.")
+
+
+NEXT_CURSOR = "Pass it as `cursor` for the next page; null on the last page."
+
+
+class JobErrorPage(ResponseModel):
+    job_id: str
+    errors: list[RowError] = Field(description="In row order.")
+    next_cursor: str | None = Field(description=NEXT_CURSOR)
+
+
+class JobWarningPage(ResponseModel):
+    job_id: str
+    warnings: list[RowWarning] = Field(description="In row order (a row's own order within it).")
+    next_cursor: str | None = Field(description=NEXT_CURSOR)
 
 
 class Lead(ResponseModel):
@@ -310,7 +553,11 @@ class LeadEvent(ResponseModel):
 
 class LeadHistory(ResponseModel):
     lead_id: str = Field(json_schema_extra={"format": "uuid"})
-    events: list[LeadEvent]
+    events: list[LeadEvent] = Field(description="A page of events, oldest first.")
+    next_after: int | None = Field(
+        ge=1,
+        description="Pass it as `after` for the next page; null on the last page.",
+    )
 
 
 class Health(ResponseModel):
@@ -328,3 +575,21 @@ class JobRef(ResponseModel):
 
     job_id: str
     status: JobStatus
+
+
+class ProfileFieldInfo(ResponseModel):
+    name: ProfileFieldName = Field(description="The canonical name, as `field_mappings` takes it.")
+    description: str
+
+
+class AliasTargetInfo(ResponseModel):
+    target: AliasTarget = Field(description="As `alias_mappings` takes it.")
+    kind: IdentifierKind = Field(description="The identifier kind the column's values are.")
+    description: str
+
+
+class MappingTargets(ResponseModel):
+    """What a start request may map columns to."""
+
+    fields: list[ProfileFieldInfo] = Field(description="The profile fields (stored as strings).")
+    alias_targets: list[AliasTargetInfo]

@@ -1,4 +1,5 @@
-"""What the use cases work with: connections, the event store, Kafka producers, a clock.
+"""What the use cases work with: connections, the event store, Kafka producers, a clock, the
+charset detector and the per-OU limits.
 
 ``runtime.bootstrap`` builds it (the only place that picks the concrete adapters); the use cases
 and workers receive it and never read settings.
@@ -8,16 +9,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kafka import KafkaProducer
 from psycopg_pool import ConnectionPool
 
 from adapters.eventstore import LeadImportStore
+from domain.encodings import GuessEncoding
 
 Clock = Callable[[], datetime]
 ProducerFactory = Callable[..., KafkaProducer]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one OU may hold at once in a shared service (``runtime.settings`` has the knobs)."""
+
+    max_previews_per_ou: int = 100  # stored, unexpired previews (uploads)
+    max_queued_jobs_per_ou: int = 20  # jobs waiting as ``queued``
+    # Jobs running (``in_progress``) at once; more wait as ``queued``. The importer enforces it;
+    # the API tells a queued job's place in the queue with it (the job detail's ``queue``).
+    max_running_jobs_per_ou: int = 3
+
+
+# How long a finished job's result files (and the upload errors.csv is made of) are kept after
+# the job ended (``runtime.settings``: LEADIMPORT_RESULT_RETENTION_DAYS).
+RESULT_RETENTION = timedelta(days=7)
 
 
 def utc_now() -> datetime:
@@ -34,6 +52,10 @@ class Container:
     store: LeadImportStore
     new_producer: ProducerFactory
     clock: Clock = utc_now
+    limits: Limits = field(default_factory=Limits)
+    result_retention: timedelta = RESULT_RETENTION
+    # Asked about uploads that are neither UTF-8 nor UTF-16; None: read them as Windows-1252.
+    guess_encoding: GuessEncoding | None = None
     _producer: KafkaProducer | None = field(default=None, repr=False)
     _bulk_producer: KafkaProducer | None = field(default=None, repr=False)
 

@@ -11,10 +11,11 @@ import orjson
 from eventsourcing.persistence import IntegrityError
 
 from adapters.kafka import TOPIC_ROWS
-from application import jobs, undo
+from application import idempotency, jobs, undo
 from application.container import Container
 from application.previews import load_file, purge_expired_files
 from domain import csvfile
+from domain.errors import Conflict
 from domain.import_job import OPEN, STOPPED, TERMINAL, ImportJob, status_values
 from domain.rows import RowMapping, encode_row
 
@@ -108,13 +109,38 @@ def handle_job_requests(c: Container, requests: list[dict[str, Any]], max_runnin
 
 
 def decode_request(value: bytes) -> dict[str, Any]:
-    request: dict[str, Any] = orjson.loads(value)
+    """A job request as the API and the sweep write it; ValueError for anything else."""
+    request = orjson.loads(value)
+    if not isinstance(request, dict) or not isinstance(request.get("job_id"), str):
+        raise ValueError("not a job request: a JSON object with a string 'job_id' was expected")
     return request
+
+
+def named_job(value: bytes | None) -> str | None:
+    """The job id a record names, if it names one (also when it is no valid request)."""
+    try:
+        request = orjson.loads(value or b"")
+    except orjson.JSONDecodeError:
+        return None
+    job_id = request.get("job_id") if isinstance(request, dict) else None
+    return job_id if isinstance(job_id, str) and "\x00" not in job_id else None
+
+
+def fail_job(c: Container, job_id: str, reason: str) -> None:
+    """Fail a job that is still queued or running (anything else stays as it is)."""
+    job = jobs.get_job_aggregate(c, job_id)
+    if job is None or job.status in TERMINAL:
+        return
+    try:
+        jobs.change_job(c, job_id, lambda j: j.fail(reason) if j.status not in TERMINAL else None)
+    except Conflict:
+        log.info("job %s could not be failed: it kept changing", job_id)
 
 
 def sweep(c: Container, stall_timeout_s: float, max_running: int) -> None:
     """Housekeeping between polls; safe to run in several importers at once."""
     purge_expired_files(c)
+    idempotency.purge_expired_keys(c)
     jobs.complete_jobs(c, None)
     undo.redrive_stalled_undos(c, stall_timeout_s)
     for job_id, ou in jobs.waiting_jobs_with_a_free_slot(c, max_running):

@@ -68,6 +68,36 @@ def make_csv(rows: int, seed: int, tag: str = "") -> bytes:
     return ("\n".join(out) + "\n").encode()
 
 
+def make_hot_csv(rows: int, leads: int = 1) -> bytes:
+    """``rows`` data rows that all hit the same ``leads`` leads (a shared inbox, a test address,
+    a switchboard as the primary): each row changes the company of its lead back and forth, so
+    every row appends an event to a lead whose history keeps growing. Same columns as
+    ``make_csv``."""
+    out = ["Email,First Name,Last Name,Company,Job Title,Phone,Mobile,LinkedIn,Badge ID,City,Notes"]
+    for i in range(rows):
+        n = i % leads
+        company = COMPANIES[(i // leads) % 2]
+        phone = f"+1 415 555 {n % 10000:04d}"
+        out.append(f"hot{n}@example.com,Hot,Lead,{company},Buyer,{phone},,,,City 1,")
+    return ("\n".join(out) + "\n").encode()
+
+
+def make_noisy_csv(rows: int, seed: int) -> bytes:
+    """``make_csv``'s rows with an invalid Mobile on every other row (an alias warning each:
+    tens of thousands on one job) and every twentieth e-mail broken (thousands of row errors);
+    no larger than ``make_csv``'s file (a 100k-row one stays under the 10 MB limit)."""
+    lines = make_csv(rows, seed).decode().splitlines()  # imported into OUs of its own
+    out = [lines[0]]
+    for i, line in enumerate(lines[1:]):
+        cells = line.split(",")  # make_csv writes no quoted cells
+        if i % 2 == 0:
+            cells[6] = "call me"
+        if i % 20 == 7:
+            cells[0] = f"nobody-{i}"
+        out.append(",".join(cells))
+    return ("\n".join(out) + "\n").encode()
+
+
 def http(
     method: str, url: str, token: str, body: bytes | None = None, ctype: str | None = None
 ) -> tuple[int, Any]:
@@ -137,8 +167,20 @@ def process_peaks() -> dict[str, tuple[float, float]]:
 
 
 def run_import(
-    api: str, token: str, database_url: str, data: bytes, name: str
+    api: str,
+    token: str,
+    database_url: str,
+    data: bytes,
+    name: str,
+    *,
+    poll_api: bool = True,
+    download_results: bool = False,
 ) -> tuple[float, float, dict[str, Any]]:
+    """Preview, start and wait for the job. ``poll_api``: watch it as a progress bar does, its
+    detail every 0.2 s (counting the polls that showed a rate and a time left); else read its
+    counters from ``import_jobs`` (no API call until the end). ``download_results``: then
+    download its results.csv, as the wizard's user does (``detail["results_csv"]``: seconds,
+    bytes, lines, API CPU seconds), once the relay has drained (the import is over)."""
     body, ctype = multipart(name, data)
     t0 = time.perf_counter()
     status, preview = http("POST", f"{api}/leads/import/preview", token, body, ctype)
@@ -165,11 +207,22 @@ def run_import(
         }
     ).encode()
     t1 = time.perf_counter()
+    api_cpu = api_cpu_s()
     status, job = http("POST", f"{api}/leads/import/start", token, start_body, "application/json")
     assert status == 202, job
     marks: dict[str, float] = {}  # when the first row, half and 90 % of rows were done
+    polls = with_rate = backwards = 0
+    last_percent = 0.0
     while True:
-        _, detail = http("GET", f"{api}/leads/import/jobs/{job['job_id']}", token)
+        if poll_api:
+            _, detail = http("GET", f"{api}/leads/import/jobs/{job['job_id']}", token)
+            polls += 1
+            rate, eta = detail.get("rows_per_second"), detail.get("eta_seconds")
+            with_rate += isinstance(rate, int | float) and rate > 0 and isinstance(eta, int)
+            backwards += detail.get("percent", 0) < last_percent
+            last_percent = detail.get("percent", 0)
+        else:
+            detail = job_counters(database_url, job["job_id"])
         done = detail["created_count"] + detail["updated_count"] + detail["failed_count"]
         total = detail["total_rows"] or 1
         for name, share in (("first", 1e-9), ("half", 0.5), ("p90", 0.9)):
@@ -179,11 +232,62 @@ def run_import(
             break
         time.sleep(0.2)  # a progress bar polls about this often
     elapsed = time.perf_counter() - t1
+    api_cpu = api_cpu_s() - api_cpu  # the API's CPU seconds from the start to the completion
+    if not poll_api:
+        _, detail = http("GET", f"{api}/leads/import/jobs/{job['job_id']}", token)
     detail["marks"] = " ".join(f"{k}={v:.1f}s" for k, v in marks.items())
     done = detail["created_count"] + detail["updated_count"] + detail["failed_count"]
     assert detail["status"] == "completed" and done == detail["total_rows"], detail
     detail["relay_drained_s"] = relay_drained(database_url) - t1
+    detail["polls"] = (polls, with_rate, backwards)
+    detail["api_cpu_s"] = api_cpu
+    if download_results:
+        cpu = api_cpu_s()
+        results = download(f"{api}/leads/import/jobs/{job['job_id']}/results.csv", token)
+        detail["results_csv"] = (*results, api_cpu_s() - cpu)
     return preview_s, elapsed, detail
+
+
+def download(url: str, token: str) -> tuple[float, int, int]:
+    """GET a CSV download to the end: (seconds, bytes, lines)."""
+    req = urllib.request.Request(url)  # noqa: S310 - local URL
+    req.add_header("Authorization", f"Bearer {token}")
+    size = lines = 0
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(req, timeout=300) as r:  # noqa: S310
+        assert r.status == 200, r.status
+        while chunk := r.read(1 << 16):
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+    return time.perf_counter() - t0, size, lines
+
+
+def api_cpu_s() -> float:
+    """CPU seconds the API process has used so far."""
+    return process_peaks().get("api", (0.0, 0.0))[1]
+
+
+_COUNTERS: dict[str, Any] = {}  # database URL -> the connection job_counters reads with
+
+
+def job_counters(database_url: str, job_id: str) -> dict[str, Any]:
+    """A job's status and counters straight from ``import_jobs`` (one primary-key read on a
+    connection kept open: watching a job without loading the API)."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    conn = _COUNTERS.get(database_url)
+    if conn is None:
+        conn = _COUNTERS[database_url] = psycopg.connect(
+            database_url, autocommit=True, row_factory=dict_row
+        )
+    row: dict[str, Any] | None = conn.execute(
+        "SELECT status, total_rows, created_count, updated_count, failed_count"
+        " FROM import_jobs WHERE job_id = %s",
+        (job_id,),
+    ).fetchone()
+    assert row is not None, job_id
+    return row
 
 
 def relay_drained(database_url: str) -> float:
@@ -347,6 +451,17 @@ def main() -> int:
         help="also import the largest file into an OU that already holds --stored leads",
     )
     parser.add_argument("--stored", type=int, default=1_000_000)
+    parser.add_argument(
+        "--no-polling",
+        action="store_true",
+        help="skip the polling measurement (a noisy file of the largest size, imported 4 times)",
+    )
+    parser.add_argument(
+        "--hot-leads",
+        type=int,
+        default=1,
+        help="the largest file's size again, every row hitting one of these few leads (0: skip)",
+    )
     args = parser.parse_args()
     sizes = [int(x) for x in args.rows.split(",")]
     data_dir = Path(tempfile.mkdtemp(prefix="leadimport-bench-", dir="/tmp"))
@@ -399,6 +514,83 @@ def main() -> int:
             f"ratio_ours_to_copy={ratio:.4f}",
             flush=True,
         )
+        if args.hot_leads:
+            # As many rows as the measured file, all on a few leads whose history grows with
+            # every row, into a fresh OU: per-row cost must not grow with a lead's history.
+            _, elapsed, detail = run_import(
+                api,
+                new_token(database_url, "bench-hot"),
+                database_url,
+                make_hot_csv(biggest, args.hot_leads),
+                "bench-hot.csv",
+            )
+            rate_h = biggest / elapsed
+            print(
+                f"import_hot_leads leads={args.hot_leads} rows={biggest}"
+                f" start_to_completed_s={elapsed:.2f} rows_per_s={rate_h:.0f}"
+                f" ratio_to_distinct={rate_h / results[f'rows_per_s_{biggest}']:.2f}"
+                f" created={detail['created_count']} updated={detail['updated_count']}"
+                f" failed={detail['failed_count']}"
+                f" relay_drained_s={detail['relay_drained_s']:.2f} rows_done_at: {detail['marks']}",
+                flush=True,
+            )
+        if not args.no_polling:
+            # What watching a job costs: a file with tens of thousands of warnings and thousands
+            # of errors, each run into a fresh OU, watched in the database only or by a client
+            # polling the job detail every 0.2 s (a progress bar: counters, percent, the recent
+            # rate and time left) and downloading results.csv once the job completed; in the
+            # order unpolled, polled, polled, unpolled (A B B A, one after the other), so that
+            # a host drifting during the runs evens out. The downloads come after the job
+            # completed and the relay drained: they are timed on their own, not in the rate.
+            noisy = make_noisy_csv(biggest, args.seed)
+            rate_p: dict[bool, list[float]] = {False: [], True: []}
+            downloads: list[tuple[float, int, int, float]] = []
+            api_cpu: dict[bool, list[float]] = {False: [], True: []}
+            polls: list[tuple[int, int, int]] = []
+            last: tuple[str, str] = ("", "")  # (token, job id) of the last polled run
+            for i, polled in enumerate((False, True, True, False)):
+                token_i = new_token(database_url, f"bench-poll-{i}")
+                _, elapsed, detail = run_import(
+                    api,
+                    token_i,
+                    database_url,
+                    noisy,
+                    "bench-noisy.csv",
+                    poll_api=polled,
+                    download_results=polled,
+                )
+                rate_p[polled].append(biggest / elapsed)
+                api_cpu[polled].append(detail["api_cpu_s"])
+                if polled:
+                    downloads.append(detail["results_csv"])
+                    polls.append(detail["polls"])
+                    last = (token_i, detail["job_id"])
+            unpolled, polled_rate = (sum(rate_p[k]) / 2 for k in (False, True))
+            # errors.csv once (it reads the upload too), of the last polled job.
+            cpu = api_cpu_s()
+            errors_csv = download(f"{api}/leads/import/jobs/{last[1]}/errors.csv", last[0])
+            errors_cpu = api_cpu_s() - cpu
+            print(
+                f"import_polled rows={biggest} warnings={detail['warnings_total']}"
+                f" errors={detail['errors_total']} rows_per_s_unpolled={unpolled:.0f}"
+                f" rows_per_s_polled_0.2s={polled_rate:.0f}"
+                f" ratio_polled_to_unpolled={polled_rate / unpolled:.3f}"
+                f" runs: unpolled {' '.join(f'{r:.0f}' for r in rate_p[False])},"
+                f" polled {' '.join(f'{r:.0f}' for r in rate_p[True])}"
+                f" (order: unpolled polled polled unpolled)"
+                f" api_cpu_s: unpolled {' '.join(f'{s:.2f}' for s in api_cpu[False])},"
+                f" polled {' '.join(f'{s:.2f}' for s in api_cpu[True])}"
+                f" polls={'/'.join(str(p[0]) for p in polls)}"
+                f" polls_with_rate_and_eta={'/'.join(str(p[1]) for p in polls)}"
+                f" percent_went_back={sum(p[2] for p in polls)}"
+                f" results_csv_s={'/'.join(f'{d[0]:.2f}' for d in downloads)}"
+                f" results_csv_mb={downloads[-1][1] / 1e6:.1f}"
+                f" results_csv_lines={downloads[-1][2]}"
+                f" results_csv_api_cpu_s={'/'.join(f'{d[3]:.2f}' for d in downloads)}"
+                f" errors_csv_s={errors_csv[0]:.2f} errors_csv_mb={errors_csv[1] / 1e6:.1f}"
+                f" errors_csv_lines={errors_csv[2]} errors_csv_api_cpu_s={errors_cpu:.2f}",
+                flush=True,
+            )
         if args.with_million:
             # The same file as the measured run, into an OU that already holds --stored leads.
             t0 = time.perf_counter()

@@ -6,6 +6,7 @@ same transaction as the events or outcomes they come from (as effects of ``Event
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -98,7 +99,8 @@ def _insert_job(job: ImportJob, at: datetime) -> Any:
     return _sql(
         "INSERT INTO import_jobs (job_id, ou, status, file_id, file_name, created_at, total_rows,"
         " primary_identifier, field_mappings, alias_mappings, ignored_fields, default_country,"
-        " last_progress_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " last_progress_at, mode, dry_run)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (job_id) DO NOTHING",
         (
             job.job_id,
@@ -114,25 +116,33 @@ def _insert_job(job: ImportJob, at: datetime) -> Any:
             orjson.dumps(job.ignored_fields).decode(),
             job.default_country,
             at,
+            job.mode.value,
+            job.dry_run,
         ),
     )
 
 
-def counters_effect(deltas: dict[str, tuple[int, int, int]]) -> Any:
-    """Add (created, updated, failed) to each job's counters."""
+def counters_effect(
+    deltas: dict[str, tuple[int, int, int, int]], warnings: Mapping[str, int] | None = None
+) -> Any:
+    """Add (created, updated, failed, skipped) to each job's counters, and ``warnings[job]``
+    (the warnings stored with these rows) to its ``warning_count``."""
     job_ids = list(deltas)
     created = [deltas[j][0] for j in job_ids]
     updated = [deltas[j][1] for j in job_ids]
     failed = [deltas[j][2] for j in job_ids]
+    skipped = [deltas[j][3] for j in job_ids]
+    warned = [(warnings or {}).get(j, 0) for j in job_ids]
 
     def effect(curs: Cursor[Any]) -> None:
         curs.execute(
             "UPDATE import_jobs j SET created_count = j.created_count + d.c,"
             " updated_count = j.updated_count + d.u, failed_count = j.failed_count + d.f,"
-            " last_progress_at = now()"
-            " FROM unnest(%b::text[], %b::int[], %b::int[], %b::int[]) AS d(job_id, c, u, f)"
-            " WHERE j.job_id = d.job_id",
-            (job_ids, created, updated, failed),
+            " skipped_count = j.skipped_count + d.s,"
+            " warning_count = j.warning_count + d.w, last_progress_at = now()"
+            " FROM unnest(%b::text[], %b::int[], %b::int[], %b::int[], %b::int[], %b::int[])"
+            " AS d(job_id, c, u, f, s, w) WHERE j.job_id = d.job_id",
+            (job_ids, created, updated, failed, skipped, warned),
         )
 
     return effect
@@ -142,7 +152,7 @@ def counters_effect(deltas: dict[str, tuple[int, int, int]]) -> Any:
 
 _ITEM_COLUMNS = (
     "job_id, status, file_name, created_at, started_at, completed_at, total_rows,"
-    " created_count, updated_count, failed_count"
+    " created_count, updated_count, failed_count, skipped_count, mode, dry_run"
 )
 
 
@@ -168,42 +178,88 @@ def list_jobs(
             "created_count": r["created_count"],
             "updated_count": r["updated_count"],
             "failed_count": r["failed_count"],
+            "skipped_count": r["skipped_count"],
+            "mode": r["mode"],
+            "dry_run": r["dry_run"],
         }
         for r in curs.fetchall()
     ], total
 
 
+# Errors and warnings in the job detail, each the first in row order; the totals say how many
+# there are, ``errors_page`` and ``warnings_page`` walk through all of them.
+DETAIL_ITEMS = 100
+
+
 def get_job(curs: Cursor[Any], ou: str, job_id: str) -> dict[str, Any] | None:
     curs.execute(
         f"SELECT {_ITEM_COLUMNS}, primary_identifier, field_mappings, alias_mappings,"
-        " ignored_fields, default_country, failure_reason, undo_report"
+        " ignored_fields, default_country, failure_reason, undo_report, warning_count"
         " FROM import_jobs WHERE job_id = %s AND ou = %s",
         (job_id, ou),
     )
     job = curs.fetchone()
     if job is None:
         return None
+    detail = dict(job)
+    # The counters are kept with the rows they count, in the same transaction: a total is read,
+    # never counted (errors are the failed rows).
+    errors_total, warnings_total = detail["failed_count"], detail.pop("warning_count")
+    errors = errors_page(curs, job_id, 0, DETAIL_ITEMS)[0] if errors_total else []
+    warnings = warnings_page(curs, job_id, (0, 0), DETAIL_ITEMS)[0] if warnings_total else []
+    return {
+        **detail,
+        "errors": errors,
+        "errors_total": errors_total,
+        "warnings": warnings,
+        "warnings_total": warnings_total,
+    }
+
+
+def job_exists(curs: Cursor[Any], ou: str, job_id: str) -> bool:
+    curs.execute("SELECT 1 FROM import_jobs WHERE job_id = %s AND ou = %s", (job_id, ou))
+    return curs.fetchone() is not None
+
+
+def errors_page(
+    curs: Cursor[Any], job_id: str, after_row: int, limit: int
+) -> tuple[list[dict[str, Any]], int | None]:
+    """The first ``limit`` errors of the job after row ``after_row``, in row order, and the row
+    the next page starts after (None: these are the last). Keyset: the partial index
+    ``row_outcomes_failed_idx`` gives them in order, however many rows succeeded."""
     curs.execute(
         "SELECT row, error, value FROM row_outcomes WHERE job_id = %s AND outcome = 'failed'"
-        " ORDER BY row",
-        (job_id,),
+        " AND row > %s ORDER BY row LIMIT %s",
+        (job_id, after_row, limit + 1),
     )
-    errors = [{"row": r["row"], "error": r["error"], "value": r["value"]} for r in curs.fetchall()]
+    found = curs.fetchall()
+    errors = [{"row": r["row"], "error": r["error"], "value": r["value"]} for r in found[:limit]]
+    return errors, (errors[-1]["row"] if len(found) > limit else None)
+
+
+def warnings_page(
+    curs: Cursor[Any], job_id: str, after: tuple[int, int], limit: int
+) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:
+    """The first ``limit`` warnings of the job after ``after`` = (row, seq), in (row, seq)
+    order, and the (row, seq) the next page starts after (None: these are the last)."""
     curs.execute(
-        "SELECT row, warning, value FROM job_warnings WHERE job_id = %s ORDER BY row, seq",
-        (job_id,),
+        "SELECT row, seq, warning, value FROM job_warnings WHERE job_id = %s"
+        " AND (row, seq) > (%s, %s) ORDER BY row, seq LIMIT %s",
+        (job_id, after[0], after[1], limit + 1),
     )
+    found = curs.fetchall()
     warnings = [
-        {"row": r["row"], "warning": r["warning"], "value": r["value"]} for r in curs.fetchall()
+        {"row": r["row"], "warning": r["warning"], "value": r["value"]} for r in found[:limit]
     ]
-    return {**dict(job), "errors": errors, "warnings": warnings}
+    last = found[limit - 1] if len(found) > limit else None
+    return warnings, ((last["row"], last["seq"]) if last else None)
 
 
 def open_job_ids_at_total(curs: Cursor[Any], job_ids: list[str] | None) -> list[str]:
     """Jobs that every row has reached but are not marked completed yet."""
     query = (
         "SELECT job_id FROM import_jobs WHERE status = ANY(%s)"
-        " AND created_count + updated_count + failed_count >= total_rows"
+        " AND created_count + updated_count + failed_count + skipped_count >= total_rows"
     )
     if job_ids is None:
         curs.execute(query, (status_values(OPEN),))

@@ -8,6 +8,10 @@ silently left out of the rebuild. A lead event is applied to the ``Lead`` aggreg
 the undo write it; a deleted lead has no ``leads_view`` row and holds no identifiers. Aggregates
 are cached (up to ``CACHE_MAX``); one not in the cache is loaded from the events up to the
 rebuild's position.
+
+Leads come from Lead events only. A dry-run job stores none (its simulation lives in the
+``dry_run_*`` tables, which the replay leaves alone): its ``RowsApplied`` rebuild its outcomes,
+warnings and counters (``skipped`` too), never a lead or an identifier.
 """
 
 from __future__ import annotations
@@ -65,7 +69,9 @@ JOB_EVENTS: frozenset[type] = frozenset(
 )
 
 Effect = Callable[[Cursor[Any]], None]
-_COUNTER = {"created": 0, "updated": 1, "failed": 2}  # index in [created, updated, failed]
+# Indexes in a job's pending counts [created, updated, failed, skipped, warnings].
+_COUNTER = {"created": 0, "updated": 1, "failed": 2, "skipped": 3}
+_WARNINGS = 4  # the job's warning_count
 Key = tuple[str, str, str]  # (ou, kind, value) of an identifier
 
 
@@ -174,6 +180,7 @@ class Rebuild:
             counts[_COUNTER[outcome]] += 1
         for row, seq, warning, value in event.warnings:
             self.pending.warnings.append((job_id, row, seq, warning, value))
+        counts[_WARNINGS] += len(event.warnings)
         self._progress(job_id, event.timestamp)
 
     def _progress(self, job_id: str, at: datetime) -> None:
@@ -239,9 +246,9 @@ class Pending:
         default_factory=list
     )
     warnings: list[tuple[str, int, int, str, str]] = field(default_factory=list)
-    # job id -> [created, updated, failed] of the rows applied
+    # job id -> [created, updated, failed, skipped, warnings] of the rows applied
     counters: defaultdict[str, list[int]] = field(
-        default_factory=lambda: defaultdict(lambda: [0, 0, 0])
+        default_factory=lambda: defaultdict(lambda: [0, 0, 0, 0, 0])
     )
     jobs: set[str] = field(default_factory=set)  # every job an event touched
     leads: dict[UUID, Any] = field(default_factory=dict)  # touched leads, as they are now
@@ -273,18 +280,21 @@ def _update_jobs(
     last_progress: dict[str, datetime],
 ) -> None:
     """Add the rows' counts to the jobs' counters; set ``last_progress_at`` (module docstring)."""
-    zero = [0, 0, 0]
+    zero = [0, 0, 0, 0, 0]
     curs.execute(
         "UPDATE import_jobs j SET created_count = j.created_count + d.c,"
         " updated_count = j.updated_count + d.u, failed_count = j.failed_count + d.f,"
-        " last_progress_at = d.t"
-        " FROM unnest(%b::text[], %b::int[], %b::int[], %b::int[], %b::timestamptz[])"
-        " AS d(job_id, c, u, f, t) WHERE j.job_id = d.job_id",
+        " skipped_count = j.skipped_count + d.s,"
+        " warning_count = j.warning_count + d.w, last_progress_at = d.t"
+        " FROM unnest(%b::text[], %b::int[], %b::int[], %b::int[], %b::int[], %b::int[],"
+        " %b::timestamptz[]) AS d(job_id, c, u, f, s, w, t) WHERE j.job_id = d.job_id",
         (
             jobs,
             [counters.get(j, zero)[0] for j in jobs],
             [counters.get(j, zero)[1] for j in jobs],
             [counters.get(j, zero)[2] for j in jobs],
+            [counters.get(j, zero)[3] for j in jobs],
+            [counters.get(j, zero)[_WARNINGS] for j in jobs],
             [last_progress[j] for j in jobs],
         ),
     )

@@ -3,15 +3,41 @@
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 
-from adapters import kafka, postgres
+from adapters import charset, kafka, postgres
 from adapters.eventstore import open_event_store
-from application.container import Clock, Container, utc_now
+from application.container import RESULT_RETENTION, Clock, Container, Limits, utc_now
+from runtime.settings import Settings
+
+
+def limits_from(settings: Settings) -> Limits:
+    return Limits(
+        max_previews_per_ou=settings.max_previews_per_ou,
+        max_queued_jobs_per_ou=settings.max_queued_jobs_per_ou,
+        max_running_jobs_per_ou=settings.max_running_jobs_per_ou,
+    )
+
+
+def result_retention_from(settings: Settings) -> timedelta:
+    days = settings.result_retention_days
+    if days < 0:
+        raise SystemExit(f"LEADIMPORT_RESULT_RETENTION_DAYS must be 0 or more, got {days}")
+    return timedelta(days=days)
 
 
 def build(
-    database_url: str, kafka_bootstrap: str, *, clock: Clock = utc_now, pool_size: int = 8
+    database_url: str,
+    kafka_bootstrap: str,
+    *,
+    clock: Clock = utc_now,
+    pool_size: int = 8,
+    limits: Limits | None = None,
+    result_retention: timedelta | None = None,
 ) -> Container:
+    """The container of a process; ``limits``: the defaults of `Limits` unless given (the
+    processes pass `limits_from` their settings); ``result_retention``: 7 days unless given
+    (the processes pass `result_retention_from` their settings)."""
     return Container(
         database_url=database_url,
         kafka_bootstrap=kafka_bootstrap,
@@ -19,4 +45,7 @@ def build(
         store=open_event_store(database_url),
         new_producer=functools.partial(kafka.make_producer, kafka_bootstrap),
         clock=clock,
+        limits=limits or Limits(),
+        result_retention=RESULT_RETENTION if result_retention is None else result_retention,
+        guess_encoding=charset.guess_encoding,
     )

@@ -6,12 +6,15 @@ import argparse
 import gc
 import logging
 import os
+import shlex
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from runtime import client
 from runtime.settings import Settings
 from runtime.supervisor import Services, cmd_up, prepare, services
 
@@ -34,7 +37,12 @@ def _container(settings: Settings) -> Container:
         )
     if not os.environ.get("LEADIMPORT_SKIP_MIGRATE"):
         prepare(Services(url, bootstrap_servers), settings)
-    return bootstrap.build(url, bootstrap_servers)
+    return bootstrap.build(
+        url,
+        bootstrap_servers,
+        limits=bootstrap.limits_from(settings),
+        result_retention=bootstrap.result_retention_from(settings),
+    )
 
 
 def cmd_api(settings: Settings) -> int:
@@ -85,7 +93,7 @@ def cmd_worker(settings: Settings, name: str) -> int:
         profiler.start()
     try:
         if name == "importer":
-            importer.run(c, stop, settings.stall_timeout_s, settings.max_running_jobs_per_ou)
+            importer.run(c, stop, settings.stall_timeout_s, c.limits.max_running_jobs_per_ou)
         elif name == "relay":
             # The relay yields the CPU to the import pipeline when both want it, and publishes
             # at full speed as soon as a core is free (docs/development.md, "Measured").
@@ -152,7 +160,8 @@ def cmd_replay(settings: Settings) -> int:
 
 
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
-    """Print the history of the lead holding an identifier as JSON (application/audit.py)."""
+    """Print a page of the history of the lead holding an identifier as JSON, and on stderr how
+    to ask for the next page (application/audit.py)."""
     import orjson
 
     from application.audit import audit
@@ -164,7 +173,8 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     with services(settings, need_kafka=False) as s:
         c = bootstrap.build(s.database_url, s.kafka_bootstrap, pool_size=1)
         try:
-            result = audit(c, args.ou, kind, raw, args.default_country)
+            page = {"after": args.after} | ({"limit": args.limit} if args.limit else {})
+            result = audit(c, args.ou, kind, raw, args.default_country, **page)
         except (DomainError, IdentifierError) as e:
             print(f"{kind} {raw!r}: {e.message}", file=sys.stderr)
             return 1
@@ -172,7 +182,62 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
             c.close()
     options = orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS | orjson.OPT_INDENT_2
     print(orjson.dumps(result, option=options).decode())
+    if result["next_after"] is not None:
+        again = [f"--{kind.replace('_', '-')}", raw, "--ou", args.ou, "--after"]
+        again += [str(result["next_after"]), *(["--limit", str(args.limit)] if args.limit else [])]
+        print(f"More events: leadimport audit {shlex.join(again)}", file=sys.stderr)
     return 0
+
+
+def _at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``low``."""
+
+    def parse(raw: str) -> int:
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 12) or int(raw) < low:
+            raise argparse.ArgumentTypeError(f"not a whole number of at least {low}: {raw!r}")
+        return int(raw)
+
+    return parse
+
+
+def cmd_dead_letters(settings: Settings, args: argparse.Namespace) -> int:
+    """List the dead letters, or re-drive some or all of them (application/redrive.py)."""
+    import orjson
+
+    from application import dead_letters, redrive
+    from runtime import bootstrap
+
+    if args.dead_letters_command == "retry" and not settings.kafka_bootstrap_servers:
+        raise SystemExit(
+            "Set KAFKA_BOOTSTRAP_SERVERS to the running service's broker to retry (leadimport up"
+            " prints it): a retry produces the records again to their topics."
+        )
+    with services(settings, need_kafka=False) as s:
+        kafka_bootstrap = settings.kafka_bootstrap_servers or ""
+        c = bootstrap.build(s.database_url, kafka_bootstrap, pool_size=1)
+        try:
+            if args.dead_letters_command == "list":
+                letters = dead_letters.list_dead_letters(
+                    c, include_retried=args.all, after_id=args.after, limit=args.limit
+                )
+                options = orjson.OPT_UTC_Z | orjson.OPT_INDENT_2
+                print(orjson.dumps(letters, option=options).decode())
+                return 0
+            ids = dead_letters.open_ids(c) if args.all else args.ids
+            if not ids:
+                print("nothing to retry: no dead letter is waiting", file=sys.stderr)
+                return 0
+            failed = 0
+            for dead_letter_id in ids:
+                error = redrive.retry(c, dead_letter_id)
+                if error is None:
+                    print(f"dead letter {dead_letter_id}: retried")
+                else:
+                    failed += 1
+                    print(f"dead letter {dead_letter_id}: not retried: {error}", file=sys.stderr)
+            return 1 if failed else 0
+        finally:
+            c.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,7 +265,32 @@ def main(argv: list[str] | None = None) -> int:
         identifier.add_argument(f"--{kind}", help=f"the lead's {kind.replace('-', ' ')}")
     audit.add_argument("--ou", default="default", help="the lead's OU (default: default)")
     audit.add_argument("--default-country", default="US", help="for a phone without +country")
+    audit.add_argument(
+        "--after",
+        type=_at_least(0),
+        default=0,
+        help="print the events after this version (the 'next_after' of the previous page)",
+    )
+    audit.add_argument(
+        "--limit",
+        type=_at_least(1),
+        default=None,
+        help="events per page (default 100, at most 1000: application/audit.py)",
+    )
+    letters = sub.add_parser("dead-letters", help="records and events the workers parked")
+    letters_sub = letters.add_subparsers(dest="dead_letters_command", required=True)
+    listing = letters_sub.add_parser("list", help="print the dead letters as JSON, oldest first")
+    listing.add_argument("--all", action="store_true", help="also those already retried")
+    listing.add_argument("--after", type=_at_least(0), default=0, help="ids after this one")
+    listing.add_argument("--limit", type=_at_least(1), default=100, help="at most 1000")
+    retry = letters_sub.add_parser("retry", help="re-drive dead letters after a fix")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("ids", nargs="*", type=_at_least(1), default=[], help="dead letter ids")
+    which.add_argument("--all", action="store_true", help="every dead letter not yet retried")
+    client.add_commands(sub)
     args = parser.parse_args(argv)
+    if args.command in client.COMMANDS:  # an API client: no settings, no data folder
+        return client.run(args)
     settings = Settings.from_env()
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     if args.command == "up":
@@ -215,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_replay(settings)
     if args.command == "audit":
         return cmd_audit(settings, args)
+    if args.command == "dead-letters":
+        return cmd_dead_letters(settings, args)
     return cmd_token_create(settings, args.ou)
 
 

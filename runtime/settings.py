@@ -42,9 +42,14 @@ class Settings:
     stall_timeout_s: float = 60.0
     # Jobs of one OU that run at once; more wait as "queued".
     max_running_jobs_per_ou: int = 3
+    # Per OU: stored (unexpired) previews and queued jobs; more are answered 429.
+    max_previews_per_ou: int = 100
+    max_queued_jobs_per_ou: int = 20
     preview_ttl_s: int = 3600
     # CPU priority of the relay (os.nice increment): imports first, fan-out in the gaps.
     relay_nice: int = 15
+    # Days a finished job's result files (errors.csv, results.csv) and its upload are kept.
+    result_retention_days: int = 7
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -58,5 +63,8 @@ class Settings:
             lead_workers=_int("LEADIMPORT_LEAD_WORKERS", 2),
             stall_timeout_s=_float("LEADIMPORT_STALL_TIMEOUT_S", 60.0),
             max_running_jobs_per_ou=_int("LEADIMPORT_MAX_RUNNING_JOBS_PER_OU", 3),
+            max_previews_per_ou=_int("LEADIMPORT_MAX_PREVIEWS_PER_OU", 100),
+            max_queued_jobs_per_ou=_int("LEADIMPORT_MAX_QUEUED_JOBS_PER_OU", 20),
             relay_nice=_int("LEADIMPORT_RELAY_NICE", 15),
+            result_retention_days=_int("LEADIMPORT_RESULT_RETENTION_DAYS", 7),
         )

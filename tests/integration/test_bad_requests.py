@@ -50,8 +50,13 @@ class Endpoint:
 ENDPOINTS = [
     Endpoint("POST", PREVIEW),
     Endpoint("POST", START),
+    Endpoint("GET", "/leads/import/fields"),
     Endpoint("GET", "/leads/import/jobs"),
     Endpoint("GET", f"/leads/import/jobs/{JOB_ID}"),
+    Endpoint("GET", f"/leads/import/jobs/{JOB_ID}/errors"),
+    Endpoint("GET", f"/leads/import/jobs/{JOB_ID}/warnings"),
+    Endpoint("GET", f"/leads/import/jobs/{JOB_ID}/errors.csv"),
+    Endpoint("GET", f"/leads/import/jobs/{JOB_ID}/results.csv"),
     Endpoint("POST", f"/leads/import/jobs/{JOB_ID}/cancel"),
     Endpoint("POST", f"/leads/import/jobs/{JOB_ID}/undo"),
     Endpoint("GET", "/leads", "email=jane@example.com"),
@@ -417,6 +422,9 @@ def test_bad_lead_lookups(client: TestClient, auth: dict[str, str], query: str) 
         "/leads/import/jobs/not-a-job/cancel",
         "/leads/import/jobs/job_" + "0" * 31 + "g/cancel",
         "/leads/import/jobs/%00/undo",
+        "/leads/import/jobs/%00/errors.csv",
+        "/leads/import/jobs/not-a-job/results.csv",
+        f"/leads/import/jobs/{LEAD_ID}/errors.csv",
         "/leads/import/jobs/not-a-job/undo",
         f"/leads/import/jobs/{LEAD_ID}/undo",
         "/leads/%00",
@@ -437,8 +445,13 @@ def test_bad_ids_are_404(client: TestClient, auth: dict[str, str], path: str) ->
 ROUTES = {  # route template -> allowed methods, as api/app.py declares them
     PREVIEW: {"POST"},
     START: {"POST"},
+    "/leads/import/fields": {"GET", "HEAD"},
     "/leads/import/jobs": {"GET", "HEAD"},
     "/leads/import/jobs/{job_id}": {"GET", "HEAD"},
+    "/leads/import/jobs/{job_id}/errors": {"GET", "HEAD"},
+    "/leads/import/jobs/{job_id}/warnings": {"GET", "HEAD"},
+    "/leads/import/jobs/{job_id}/errors.csv": {"GET", "HEAD"},
+    "/leads/import/jobs/{job_id}/results.csv": {"GET", "HEAD"},
     "/leads/import/jobs/{job_id}/cancel": {"POST"},
     "/leads/import/jobs/{job_id}/undo": {"POST"},
     "/leads": {"GET", "HEAD"},
@@ -448,6 +461,9 @@ ROUTES = {  # route template -> allowed methods, as api/app.py declares them
     "/readyz": {"GET", "HEAD"},
     "/openapi.json": {"GET", "HEAD"},
 }
+# The pages for people (api/web.py; their files are mounted under /static): no body, no token,
+# not API operations, so only the method checks below apply to them.
+PAGES = {"/": {"GET", "HEAD"}, "/import": {"GET", "HEAD"}, "/docs": {"GET", "HEAD"}}
 
 
 def concrete(template: str) -> str:
@@ -457,7 +473,7 @@ def concrete(template: str) -> str:
 def test_the_tables_cover_every_route() -> None:
     """A route added to the app must be added here (and so gets all the checks above)."""
     declared = {r.path: set(r.methods or ()) for r in app_routes if isinstance(r, Route)}
-    assert declared == ROUTES
+    assert declared == ROUTES | PAGES
     covered = {(e.method, e.path) for e in ENDPOINTS}
     for template, methods in ROUTES.items():
         main = (methods - {"HEAD"}).pop()
@@ -470,7 +486,7 @@ METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "PURGE"]
 def method_params() -> list[Any]:
     return [
         pytest.param(concrete(path), method, id=f"{method} {path}")
-        for path, allowed in ROUTES.items()
+        for path, allowed in (ROUTES | PAGES).items()
         for method in METHODS
         if method not in allowed
     ]
@@ -487,12 +503,13 @@ def test_unsupported_method_is_405(
         content=b'{"file_id": "x"}',
     )
     assert_error(r, 405, "method_not_allowed")
-    allowed = next(m for t, m in ROUTES.items() if concrete(t) == path)
+    allowed = next(m for t, m in (ROUTES | PAGES).items() if concrete(t) == path)
     assert set(r.headers["allow"].replace(" ", "").split(",")) == allowed
 
 
+# ("/" is the import wizard's address, a redirect to /import: see PAGES.)
 @pytest.mark.parametrize(
-    "path", ["/", "/leads/import/jobs/x/y", "/leads/import/preview/x", "/api/leads"]
+    "path", ["/import/x", "/leads/import/jobs/x/y", "/leads/import/preview/x", "/api/leads"]
 )
 @pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
 def test_unknown_route_is_404(

@@ -99,13 +99,16 @@ def words(header: str) -> Words:
 
 # --- identifiers by name ---------------------------------------------------------------------
 
-_EMAIL_WORDS: Final = frozenset({"mail", "courriel", "correo", "emailadresse"})
+_EMAIL_WORDS: Final = frozenset(
+    {"mail", "courriel", "correo", "emailadresse", "почта", "емеил", "имеил"}
+)
 _PHONE_WORDS: Final = frozenset(
     {"tel", "telno", "telnr", "cell", "cellular", "mobile", "mob", "handy", "portable",
      "movil", "celular", "gsm", "rufnummer"}
 )  # fmt: skip
-_PHONE_PREFIXES: Final = ("mobil", "handy")
-_PHONE_STEMS: Final = ("phone", "telefon", "telephon")  # also inside compounds: Firmentelefon
+_PHONE_PREFIXES: Final = ("mobil", "handy", "мобил")
+# also inside compounds: Firmentelefon
+_PHONE_STEMS: Final = ("phone", "telefon", "telephon", "телефон")
 _NETWORKS: Final = ("linkedin", "twitter", "facebook", "instagram", "github", "tiktok", "youtube")
 _NETWORK_WORDS: Final = frozenset({"xing", "social", "mastodon", "bluesky"})
 _HANDLE_WORDS: Final = frozenset({"handle", "username", "user", "profile", "account"})

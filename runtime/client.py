@@ -128,7 +128,12 @@ def start_body(args: argparse.Namespace, preview: dict[str, Any]) -> dict[str, A
             raise UsageError("this API gives no suggested mappings; map the columns with --map")
         fields.update(suggested.get("field_mappings") or {})
         aliases.update(suggested.get("alias_mappings") or {})
+        # The suggested primary, when another column is chosen, is still an identifier.
+        other = suggested.get("primary_identifier") or {}
+        if other.get("column") not in (None, column) and other["column"] not in fields:
+            aliases[other["column"]] = "_alias_" + str(other.get("kind"))
         aliases.pop(column, None)
+        fields.pop(column, None)
     for raw in args.map:
         col, target = split_pair(raw, "--map")
         fields[col] = target

@@ -814,3 +814,26 @@ def test_any_headers_give_a_valid_start_request(headers: list[str], data: st.Dat
     emails = data.draw(st.lists(st.sampled_from(headers), unique=True)) if headers else []
     phones = data.draw(st.lists(st.sampled_from(headers), unique=True)) if headers else []
     mappings(headers, tuple(emails), tuple(phones))
+
+
+def test_russian_crm_export() -> None:
+    """A Windows-1251 export of a Russian CRM (found trying the service with such a file)."""
+    headers = [
+        "Эл. почта", "Имя", "Отчество", "Фамилия", "Компания", "Должность", "Телефон",
+        "Мобильный телефон", "Город", "Страна", "Комментарий",
+    ]  # fmt: skip
+    assert mappings(headers, (), ("Телефон",)) == {
+        "primary_identifier": {"column": "Эл. почта", "kind": "email"},
+        "field_mappings": {
+            "Имя": "first_name",
+            "Отчество": "middle_name",
+            "Фамилия": "last_name",
+            "Компания": "company",
+            "Должность": "title",
+            "Город": "city",
+            "Страна": "country",
+            "Комментарий": "notes",
+        },
+        "alias_mappings": {"Телефон": "_alias_phone", "Мобильный телефон": "_alias_phone"},
+        "ignored_columns": [],
+    }

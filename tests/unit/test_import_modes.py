@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from adapters.eventstore import project
 from adapters.transcoder import OrjsonTranscoder
-from api.schemas import ImportModeName, StartImport
+from api.inputs import ImportModeName, StartImport
 from domain.dry_run import SimulatedLead, made_up_lead_id
 from domain.errors import Conflict
 from domain.import_job import MODES, ImportJob, ImportMode

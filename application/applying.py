@@ -44,7 +44,7 @@ from domain.row_ledger import RowBatch
 from domain.rows import Identifier, RowFailed, RowImported, row_event_id
 from projections import dry_run, progress
 from projections.dry_run import StaleSimulation
-from projections.jobs import counters_effect
+from projections.jobs import counters_effect, insert_outcomes_effect, insert_warnings_effect
 from projections.leads import insert_identifiers_effect, owners, upsert_leads_effect
 
 log = logging.getLogger(__name__)
@@ -126,9 +126,9 @@ class Plan:
         simulated = [(key[0], lead) for key, lead in self.simulated.items() if lead.changed]
         if simulated:
             out.append(dry_run.save_leads_effect(simulated))
-        out.append(_insert_outcomes(self.outcomes))
+        out.append(insert_outcomes_effect(self.outcomes))
         if self.warnings:
-            out.append(_insert_warnings(self.warnings))
+            out.append(insert_warnings_effect(self.warnings))
         deltas = {j: (c[0], c[1], c[2], c[3]) for j, c in self.counters.items()}
         out.append(counters_effect(deltas, Counter(w[0] for w in self.warnings)))
         # After the counters: a sample of each job's rows processed, for its recent rate.
@@ -140,33 +140,6 @@ class Plan:
         if changed:
             out.append(upsert_leads_effect(changed))
         return out
-
-
-def _insert_outcomes(rows: list[tuple[str, int, str, UUID | None, str | None, str | None]]) -> Any:
-    cols = list(zip(*rows, strict=True))
-
-    def effect(curs: Cursor[Any]) -> None:
-        curs.execute(
-            "INSERT INTO row_outcomes (job_id, row, outcome, lead_id, error, value)"
-            " SELECT * FROM unnest(%b::text[], %b::int[], %b::text[], %b::uuid[], %b::text[],"
-            " %b::text[])",
-            tuple(list(c) for c in cols),
-        )
-
-    return effect
-
-
-def _insert_warnings(rows: list[tuple[str, int, int, str, str]]) -> Any:
-    cols = list(zip(*rows, strict=True))
-
-    def effect(curs: Cursor[Any]) -> None:
-        curs.execute(
-            "INSERT INTO job_warnings (job_id, row, seq, warning, value)"
-            " SELECT * FROM unnest(%b::text[], %b::int[], %b::int[], %b::text[], %b::text[])",
-            tuple(list(c) for c in cols),
-        )
-
-    return effect
 
 
 def _state(lead: Lead) -> LeadState:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import orjson
 from psycopg import Cursor
@@ -120,6 +121,37 @@ def _insert_job(job: ImportJob, at: datetime) -> Any:
             job.dry_run,
         ),
     )
+
+
+def insert_outcomes_effect(
+    rows: list[tuple[str, int, str, UUID | None, str | None, str | None]],
+) -> Any:
+    """Store the row outcomes of a batch (the job's row ledger, as rows)."""
+    cols = list(zip(*rows, strict=True))
+
+    def effect(curs: Cursor[Any]) -> None:
+        curs.execute(
+            "INSERT INTO row_outcomes (job_id, row, outcome, lead_id, error, value)"
+            " SELECT * FROM unnest(%b::text[], %b::int[], %b::text[], %b::uuid[], %b::text[],"
+            " %b::text[])",
+            tuple(list(c) for c in cols),
+        )
+
+    return effect
+
+
+def insert_warnings_effect(rows: list[tuple[str, int, int, str, str]]) -> Any:
+    """Store the warnings of a batch's rows."""
+    cols = list(zip(*rows, strict=True))
+
+    def effect(curs: Cursor[Any]) -> None:
+        curs.execute(
+            "INSERT INTO job_warnings (job_id, row, seq, warning, value)"
+            " SELECT * FROM unnest(%b::text[], %b::int[], %b::int[], %b::text[], %b::text[])",
+            tuple(list(c) for c in cols),
+        )
+
+    return effect
 
 
 def counters_effect(

@@ -16,7 +16,7 @@ from adapters.tokens import create_token
 from api.app import create_app
 from application.container import Container
 from runtime import bootstrap
-from tests.services import Workers, broker, database
+from tests.services import ApiServer, Workers, api_server, broker, database
 
 
 @pytest.fixture(scope="session")
@@ -79,3 +79,13 @@ def make_auth(container: Container) -> Callable[[str], dict[str, str]]:
         return {"Authorization": f"Bearer {create_token(container.pool, ou)}"}
 
     return make
+
+
+@pytest.fixture(scope="session")
+def api(
+    database_url: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiServer]:
+    """A real ``leadimport api`` process, shared by the tests of HTTP clients."""
+    log = tmp_path_factory.mktemp("api") / "api.log"
+    with api_server(database_url, kafka_bootstrap, log) as server:
+        yield server

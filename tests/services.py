@@ -13,9 +13,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.embedded import EmbeddedKafka, EmbeddedPostgres
+from adapters.embedded import EmbeddedKafka, EmbeddedPostgres, free_port, wait_for_port
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def docker_answers() -> bool:
@@ -103,3 +106,37 @@ class Workers:
                 proc.wait()
         self.procs.clear()
         self._stack.close()
+
+
+@dataclass(frozen=True)
+class ApiServer:
+    url: str
+    process: subprocess.Popen[bytes]
+
+
+@contextmanager
+def api_server(database_url: str, bootstrap: str, log_path: Path) -> Iterator[ApiServer]:
+    """A real ``leadimport api`` process on a free port (clients that speak HTTP: the CLI, the
+    browser)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "LEADIMPORT_SKIP_MIGRATE": "1",
+        "PORT": str(port),
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "runtime.cli", "api"],
+            env=env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_port(port, timeout=60)
+            yield ApiServer(f"http://127.0.0.1:{port}", process)
+        finally:
+            process.terminate()
+            process.wait(15)

@@ -17,8 +17,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,10 +36,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from adapters.embedded import free_port, wait_for_port
 from adapters.tokens import create_token
 from application.container import Container
-from tests.services import Workers
+from tests.services import ApiServer, Workers
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
@@ -130,40 +127,13 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     b.close()
 
 
-@dataclass(frozen=True)
-class Server:
-    url: str
-    process: subprocess.Popen[bytes]
+Server = ApiServer
 
 
 @pytest.fixture(scope="session")
-def server(
-    database_url: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """A real ``leadimport api`` process on a free port."""
-    port = free_port()
-    log = (tmp_path_factory.mktemp("browser-api") / "api.log").open("wb")
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "LEADIMPORT_SKIP_MIGRATE": "1",
-        "PORT": str(port),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "runtime.cli", "api"],
-        env=env,
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(port, timeout=60)
-        yield Server(f"http://127.0.0.1:{port}", process)
-    finally:
-        process.terminate()
-        process.wait(15)
-        log.close()
+def server(api: ApiServer) -> ApiServer:
+    """The real ``leadimport api`` process the browser talks to (tests/conftest.py ``api``)."""
+    return api
 
 
 @pytest.fixture(scope="session")

@@ -16,43 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from adapters.embedded import free_port, wait_for_port
 from adapters.tokens import create_token
 from application.container import Container
 from tests.helpers import wait_for
-from tests.services import Workers
+from tests.services import ApiServer, Workers
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "runtime.cli"]
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen[bytes]
-
-
-@pytest.fixture(scope="module")
-def api_server(
-    database_url: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    port = free_port()
-    log = (tmp_path_factory.mktemp("cli-api") / "api.log").open("wb")
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "LEADIMPORT_SKIP_MIGRATE": "1",
-        "PORT": str(port),
-    }
-    process = subprocess.Popen([*CLI, "api"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, timeout=60)
-        yield Server(f"http://127.0.0.1:{port}", process)
-    finally:
-        process.terminate()
-        process.wait(15)
-        log.close()
 
 
 @dataclass
@@ -81,7 +51,7 @@ class User:
 
 @pytest.fixture
 def user(
-    api_server: Server,
+    api: ApiServer,
     workers: Workers,
     container: Container,
     new_ou: Callable[[], str],
@@ -90,7 +60,7 @@ def user(
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(REPO),
-        "LEADIMPORT_API_URL": api_server.url,
+        "LEADIMPORT_API_URL": api.url,
         "LEADIMPORT_TOKEN": create_token(container.pool, new_ou()),
     }
     return User(env, tmp_path)

@@ -3,6 +3,8 @@ FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY api api
+COPY application application
+COPY adapters adapters
 COPY domain domain
 COPY projections projections
 COPY consumers consumers

@@ -26,76 +26,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-FIRST = ["Jane", "John", "Maria", "Wei", "Aisha", "Lars", "Sofia", "Kenji", "Olu", "Priya"]
-LAST = ["Doe", "Smith", "García", "Chen", "Khan", "Berg", "Rossi", "Tanaka", "Adeyemi", "Patel"]
-COMPANIES = ["Acme Corp", "Example Inc", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne"]
-TITLES = ["CTO", "VP Sales", "Engineer", "Marketing Lead", "Founder", "Buyer", "Analyst"]
+from bench.database import copy_floor, cpu_check, preload_leads
+from bench.files import make_csv, make_hot_csv, make_noisy_csv
+from bench.procs import STACK, api_cpu_s, process_peaks, relay_pids
 
-
-def make_csv(rows: int, seed: int, tag: str = "") -> bytes:
-    """``rows`` data rows; ``tag`` goes into every e-mail, so files of different tags never
-    share a lead (the warm-up file would otherwise turn rows of the measured one into updates)."""
-    rnd = random.Random(seed)
-    out = ["Email,First Name,Last Name,Company,Job Title,Phone,Mobile,LinkedIn,Badge ID,City,Notes"]
-    for i in range(rows):
-        # about 20 % of rows update a lead created earlier in the file
-        n = rnd.randrange(i) if i > 100 and rnd.random() < 0.20 else i
-        email = f"{FIRST[n % 10].lower()}.{LAST[n % 10].lower()}{tag}{n}@example{n % 13}.com"
-        if rnd.random() < 0.02:
-            email = f"broken-address-{i}"
-        phone = f"+1 415 {200 + n // 10000:03d} {n % 10000:04d}"  # one per person
-        mobile = f"+44 7700 {n % 1000000:06d}" if rnd.random() < 0.3 else ""
-        linkedin = f"@{FIRST[n % 10].lower()}{n}" if rnd.random() < 0.3 else ""
-        badge = f"B-{n}" if rnd.random() < 0.2 else ""
-        notes = "Met at booth; wants a demo" if rnd.random() < 0.2 else ""
-        out.append(
-            ",".join(
-                [
-                    email,
-                    FIRST[n % 10],
-                    LAST[n % 10],
-                    COMPANIES[n % 8],
-                    TITLES[n % 7],
-                    phone,
-                    mobile,
-                    linkedin,
-                    badge,
-                    f"City {n % 50}",
-                    notes,
-                ]
-            )
-        )
-    return ("\n".join(out) + "\n").encode()
-
-
-def make_hot_csv(rows: int, leads: int = 1) -> bytes:
-    """``rows`` data rows that all hit the same ``leads`` leads (a shared inbox, a test address,
-    a switchboard as the primary): each row changes the company of its lead back and forth, so
-    every row appends an event to a lead whose history keeps growing. Same columns as
-    ``make_csv``."""
-    out = ["Email,First Name,Last Name,Company,Job Title,Phone,Mobile,LinkedIn,Badge ID,City,Notes"]
-    for i in range(rows):
-        n = i % leads
-        company = COMPANIES[(i // leads) % 2]
-        phone = f"+1 415 555 {n % 10000:04d}"
-        out.append(f"hot{n}@example.com,Hot,Lead,{company},Buyer,{phone},,,,City 1,")
-    return ("\n".join(out) + "\n").encode()
-
-
-def make_noisy_csv(rows: int, seed: int) -> bytes:
-    """``make_csv``'s rows with an invalid Mobile on every other row (an alias warning each:
-    tens of thousands on one job) and every twentieth e-mail broken (thousands of row errors);
-    no larger than ``make_csv``'s file (a 100k-row one stays under the 10 MB limit)."""
-    lines = make_csv(rows, seed).decode().splitlines()  # imported into OUs of its own
-    out = [lines[0]]
-    for i, line in enumerate(lines[1:]):
-        cells = line.split(",")  # make_csv writes no quoted cells
-        if i % 2 == 0:
-            cells[6] = "call me"
-        if i % 20 == 7:
-            cells[0] = f"nobody-{i}"
-        out.append(",".join(cells))
-    return ("\n".join(out) + "\n").encode()
+__all__ = ["main", "make_noisy_csv"]
 
 
 def http(
@@ -122,48 +57,6 @@ def multipart(name: str, data: bytes) -> tuple[bytes, str]:
         head + data + f"\r\n--{boundary}--\r\n".encode(),
         f"multipart/form-data; boundary={boundary}",
     )
-
-
-def processes() -> Iterator[tuple[int, str, list[str]]]:
-    """(pid, command line with spaces, fields of /proc/<pid>/stat after the name) of every
-    process that is still there while it is read."""
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            cmd = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        yield int(p), cmd, fields
-
-
-def process_peaks() -> dict[str, tuple[float, float]]:
-    """Peak RSS (MB) and CPU seconds of each process of the stack, by name (every PostgreSQL
-    process of the machine counts: other servers add their own, idle, share)."""
-    out: dict[str, tuple[float, float]] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for pid, cmd, fields in processes():
-        if "runtime.cli" not in cmd and "tansu" not in cmd and "postgres" not in cmd:
-            continue
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        hwm = next(
-            (
-                int(line.split()[1]) / 1024
-                for line in status.splitlines()
-                if line.startswith("VmHWM:")
-            ),
-            0.0,
-        )
-        name = cmd.split("runtime.cli", 1)[-1].strip() if "runtime.cli" in cmd else cmd.split()[0]
-        name = name.rsplit("/", 1)[-1][:40]
-        cpu = (int(fields[11]) + int(fields[12])) / tick
-        prev = out.get(name, (0.0, 0.0))
-        out[name] = (max(prev[0], hwm), prev[1] + cpu)
-    return out
 
 
 def run_import(
@@ -262,22 +155,6 @@ def download(url: str, token: str) -> tuple[float, int, int]:
     return time.perf_counter() - t0, size, lines
 
 
-_STACK: dict[str, int] = {}  # "up": the pid of the bench's own ``leadimport up``
-
-
-def api_cpu_s() -> float:
-    """CPU seconds the bench's API process has used so far: only the ``api`` child of the
-    bench's own ``up`` (other stacks on the machine, other engineers' tests and benches, have
-    their own)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    up = _STACK.get("up")
-    return sum(
-        (int(fields[11]) + int(fields[12])) / tick
-        for _, cmd, fields in processes()
-        if cmd.endswith("runtime.cli api") and (up is None or int(fields[1]) == up)
-    )
-
-
 _COUNTERS: dict[str, Any] = {}  # database URL -> the connection job_counters reads with
 
 
@@ -315,109 +192,6 @@ def relay_drained(database_url: str) -> float:
             if row is not None and row[0] >= last:
                 return time.perf_counter()
             time.sleep(0.05)
-
-
-def cpu_check(data: bytes) -> float:
-    """Seconds of a fixed single-core workload (the importer's row mapping of the first 20,000
-    rows of ``data``): how fast the host runs right now. Shared machines drift by more than the
-    changes being measured; compare rows/s of runs whose check took about the same time."""
-    from domain import csvfile
-    from domain.rows import RowMapping, encode_row
-
-    info = csvfile.inspect(data)
-    headers = data.split(b"\n", 1)[0].decode().split(",")
-    mapping = RowMapping.build(
-        headers,
-        "Email",
-        "email",
-        {"First Name": "first_name", "Company": "company", "City": "city"},
-        {"Phone": "phone", "Mobile": "phone", "LinkedIn": "social"},
-        "US",
-    )
-    t0 = time.process_time()
-    for row, cells in csvfile.iter_rows(data, info.format):
-        if row > 20_001:
-            break
-        encode_row("bench", "job_cpu_check", row, cells, mapping)
-    return time.process_time() - t0
-
-
-def copy_floor(database_url: str, data: bytes) -> float:
-    import psycopg
-
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS bench_copy")
-        conn.execute(
-            "CREATE TABLE bench_copy (email text, first_name text, last_name text,"
-            " company text, title text, phone text, mobile text, linkedin text,"
-            " badge text, city text, notes text)"
-        )
-        t0 = time.perf_counter()
-        with (
-            conn.cursor() as cur,
-            cur.copy("COPY bench_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
-        ):
-            copy.write(data)
-        elapsed = time.perf_counter() - t0
-        conn.execute("DROP TABLE bench_copy")
-    return elapsed
-
-
-def preload_leads(database_url: str, ou: str, count: int) -> None:
-    """``count`` leads of ``ou`` stored as the pipeline stores them: a ``LeadCreated`` event
-    each in the event store, their identifiers in the index and their read-model rows, all
-    already published by the relay (its position is moved past them; call it with the relay
-    paused). Written with SQL, in one transaction: importing a million rows takes minutes."""
-    import psycopg
-
-    with psycopg.connect(database_url) as conn:
-        conn.execute(
-            "CREATE TEMP TABLE pre ON COMMIT DROP AS SELECT gen_random_uuid() AS lead_id, n,"
-            " 'pre' || n || '@example.com' AS email FROM generate_series(1, %s) n",
-            (count,),
-        )
-        conn.execute("LOCK TABLE leadimport_events IN EXCLUSIVE MODE")
-        conn.execute(
-            "INSERT INTO leadimport_events (originator_id, originator_version, topic, state)"
-            " SELECT lead_id, 1, 'domain.lead:Lead.LeadCreated', convert_to(json_build_object("
-            "  'timestamp', json_build_object('_type_', 'datetime_iso', '_data_',"
-            "   to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')),"
-            "  'originator_topic', 'domain.lead:Lead', 'ou', %s::text,"
-            "  'primary', json_build_object('kind', 'email', 'value', email),"
-            "  'fields', json_build_object('first_name', 'Pre', 'company', 'Preloaded Inc'),"
-            "  'aliases', '[]'::json, 'job_id', 'job_preload', 'row', n + 1, 'source', 'csv',"
-            "  'class_version', 2)::text, 'UTF8') FROM pre",
-            (ou,),
-        )
-        conn.execute(
-            "INSERT INTO lead_identifiers (ou, kind, value, lead_id)"
-            " SELECT %s, 'email', email, lead_id FROM pre",
-            (ou,),
-        )
-        conn.execute(
-            "INSERT INTO leads_view (lead_id, ou, identifiers, fields, created_at, updated_at)"
-            " SELECT lead_id, %s, jsonb_build_object('email', jsonb_build_array(email)),"
-            ' \'{"first_name": "Pre", "company": "Preloaded Inc"}\', now(), now()'
-            " FROM pre",
-            (ou,),
-        )
-        conn.execute(
-            "UPDATE relay_position SET notification_id ="
-            " (SELECT max(notification_id) FROM leadimport_events) WHERE name = 'leads.events'"
-        )
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
-        # Finish the checkpoint the preload's ~1.5 GB of WAL set off, as a server that has held
-        # its leads for a while has: otherwise the measured import pays for writing them out.
-        conn.execute("CHECKPOINT")
-
-
-def relay_pids(up_pid: int) -> list[int]:
-    return [
-        pid
-        for pid, cmd, fields in processes()
-        if cmd.endswith("worker relay") and int(fields[1]) == up_pid
-    ]
 
 
 @contextlib.contextmanager
@@ -484,7 +258,7 @@ def main() -> int:
     up = subprocess.Popen(
         [sys.executable, "-m", "runtime.cli", "up"], env=env, stdout=subprocess.PIPE, text=True
     )
-    _STACK["up"] = up.pid
+    STACK["up"] = up.pid
     info: dict[str, str] = {}
     try:
         assert up.stdout is not None

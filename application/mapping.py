@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.fields import FIELD_DESCRIPTIONS
-from domain.identifiers import ALIAS_DESCRIPTIONS, ALIAS_TARGETS
+from domain.fields import ALIAS_DESCRIPTIONS, FIELD_DESCRIPTIONS
+from domain.identifiers import ALIAS_TARGETS
 
 
 def mapping_targets() -> dict[str, Any]:

@@ -98,3 +98,18 @@ def split_mappings(field_mappings: Mapping[str, str]) -> tuple[dict[str, str], l
             seen_ignored.add(target)
             ignored.append(target)
     return profile, ignored
+
+
+# What each alias target is for (GET /leads/import/fields), one sentence each.
+ALIAS_DESCRIPTIONS: Final[dict[str, str]] = {
+    "_alias_email": "Another e-mail address of the lead (a second, personal or work address); "
+    "trimmed and lower-cased.",
+    "_alias_phone": "Another phone number of the lead (mobile, home, other); E.164 when valid "
+    "for the job's default_country.",
+    "_alias_cookie": "A tracking cookie or anonymous visitor id of the lead (such as "
+    "hubspotutk); trimmed, case kept.",
+    "_alias_external_id": "The lead's id in another system (CRM record id, customer number, "
+    "badge id); trimmed, case kept.",
+    "_alias_social": "A social profile handle of the lead (LinkedIn, Twitter/X, Xing); trimmed, "
+    "leading @ removed, lower-cased.",
+}

@@ -11,10 +11,12 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from adapters.embedded import EmbeddedKafka, EmbeddedPostgres, free_port, wait_for_port
 
@@ -140,3 +142,41 @@ def api_server(database_url: str, bootstrap: str, log_path: Path) -> Iterator[Ap
         finally:
             process.terminate()
             process.wait(15)
+
+
+@contextmanager
+def own_database(database_url: str, prefix: str) -> Iterator[str]:
+    """A database of its own on the session's server, migrated, dropped afterwards: no shared
+    worker ever sees its jobs (tests that need jobs to stay queued)."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    from adapters import postgres
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = make_conninfo(database_url, dbname=name)
+    postgres.migrate(url)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextmanager
+def app_on(url: str, bootstrap_servers: str, limits: Any) -> Iterator[tuple[Any, Any]]:
+    """The API in process (a TestClient) over ``url`` with ``limits``, and its container."""
+    from starlette.testclient import TestClient
+
+    from api.app import create_app
+    from runtime import bootstrap
+
+    c = bootstrap.build(url, bootstrap_servers, pool_size=4, limits=limits)
+    try:
+        with TestClient(create_app(c), raise_server_exceptions=False) as client:
+            yield client, c
+    finally:
+        c.close()

@@ -13,21 +13,16 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 from starlette.testclient import TestClient
 
-from adapters import postgres as db
 from adapters.tokens import create_token
-from api.app import create_app
 from application import jobs
 from application.container import Container, Limits
 from domain.progress import RATE_WINDOW_S, Sample
 from projections import progress
-from runtime import bootstrap
 from tests.helpers import start, upload
+from tests.services import app_on, own_database
 
 LIMIT = 2
 CSV = "Email\n" + "".join(f"q{i}@example.com\n" for i in range(10))
@@ -35,25 +30,15 @@ CSV = "Email\n" + "".join(f"q{i}@example.com\n" for i in range(10))
 
 @pytest.fixture(scope="module")
 def quiet_database(database_url: str) -> Iterator[str]:
-    name = f"leadimport_queue_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_conninfo(database_url, dbname=name)
-    db.migrate(url)
-    yield url
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    """A database of its own on the session's server: no importer starts its jobs."""
+    with own_database(database_url, "leadimport_queue") as url:
+        yield url
 
 
 @pytest.fixture
 def limited(quiet_database: str, kafka_bootstrap: str) -> Iterator[tuple[TestClient, Container]]:
-    limits = Limits(max_running_jobs_per_ou=LIMIT)
-    c = bootstrap.build(quiet_database, kafka_bootstrap, pool_size=4, limits=limits)
-    try:
-        with TestClient(create_app(c), raise_server_exceptions=False) as client:
-            yield client, c
-    finally:
-        c.close()
+    with app_on(quiet_database, kafka_bootstrap, Limits(max_running_jobs_per_ou=LIMIT)) as app:
+        yield app
 
 
 def new_auth(c: Container) -> dict[str, str]:

@@ -17,13 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jsonschema_rs
-import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 from starlette.testclient import TestClient
 
-from adapters import postgres as db
 from adapters.tokens import create_token
 from api import app as app_module
 from api.app import create_app
@@ -33,6 +29,7 @@ from application.container import Container, Limits
 from domain.errors import TooManyRequests
 from runtime import bootstrap
 from tests.helpers import assert_error, start, upload
+from tests.services import app_on, own_database
 
 PREVIEW = "/leads/import/preview"
 START = "/leads/import/start"
@@ -201,25 +198,16 @@ def race(threads: int, action: Callable[[], object]) -> list[str]:
 @pytest.fixture(scope="module")
 def quiet_database(database_url: str) -> Iterator[str]:
     """A database of its own on the session's server: no importer starts its jobs."""
-    name = f"leadimport_limits_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_conninfo(database_url, dbname=name)
-    db.migrate(url)
-    yield url
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with own_database(database_url, "leadimport_limits") as url:
+        yield url
 
 
 @pytest.fixture
 def queue(quiet_database: str, kafka_bootstrap: str) -> Iterator[tuple[TestClient, Container]]:
-    limits = Limits(max_previews_per_ou=100, max_queued_jobs_per_ou=2)
-    c = bootstrap.build(quiet_database, kafka_bootstrap, pool_size=4, limits=limits)
-    try:
-        with TestClient(create_app(c), raise_server_exceptions=False) as client:
-            yield client, c
-    finally:
-        c.close()
+    with app_on(
+        quiet_database, kafka_bootstrap, Limits(max_previews_per_ou=100, max_queued_jobs_per_ou=2)
+    ) as app:
+        yield app
 
 
 def test_queued_jobs_over_the_cap_are_429(queue: tuple[TestClient, Container]) -> None:

@@ -1,4 +1,5 @@
-"""The bench's CSV files, reproducible from a seed: mixed, hot leads, noisy."""
+"""The bench's CSV files, reproducible from a seed: mixed and noisy (the other shapes:
+bench/shapes.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ TITLES = ["CTO", "VP Sales", "Engineer", "Marketing Lead", "Founder", "Buyer", "
 
 
 def make_csv(rows: int, seed: int, tag: str = "") -> bytes:
-    """``rows`` data rows; ``tag`` goes into every e-mail, so files of different tags never
-    share a lead (the warm-up file would otherwise turn rows of the measured one into updates)."""
+    """``rows`` data rows; ``tag`` goes into every e-mail and alias, so files of different tags
+    never share a lead or an alias (a warm-up file would otherwise turn rows of the measured one
+    into updates, or its aliases into warnings). Files of one tag differ only by their seed."""
     rnd = random.Random(seed)
+    area, mobile_prefix = ("415", "7700") if not tag else ("510", "7911")
     out = ["Email,First Name,Last Name,Company,Job Title,Phone,Mobile,LinkedIn,Badge ID,City,Notes"]
     for i in range(rows):
         # about 20 % of rows update a lead created earlier in the file
@@ -21,10 +24,11 @@ def make_csv(rows: int, seed: int, tag: str = "") -> bytes:
         email = f"{FIRST[n % 10].lower()}.{LAST[n % 10].lower()}{tag}{n}@example{n % 13}.com"
         if rnd.random() < 0.02:
             email = f"broken-address-{i}"
-        phone = f"+1 415 {200 + n // 10000:03d} {n % 10000:04d}"  # one per person
-        mobile = f"+44 7700 {n % 1000000:06d}" if rnd.random() < 0.3 else ""
-        linkedin = f"@{FIRST[n % 10].lower()}{n}" if rnd.random() < 0.3 else ""
-        badge = f"B-{n}" if rnd.random() < 0.2 else ""
+        # one per person, and none shared with a person of a file of another tag
+        phone = f"+1 {area} {200 + n // 10000:03d} {n % 10000:04d}"
+        mobile = f"+44 {mobile_prefix} {n % 1000000:06d}" if rnd.random() < 0.3 else ""
+        linkedin = f"@{FIRST[n % 10].lower()}{tag}{n}" if rnd.random() < 0.3 else ""
+        badge = f"B-{tag}{n}" if rnd.random() < 0.2 else ""
         notes = "Met at booth; wants a demo" if rnd.random() < 0.2 else ""
         out.append(
             ",".join(
@@ -43,20 +47,6 @@ def make_csv(rows: int, seed: int, tag: str = "") -> bytes:
                 ]
             )
         )
-    return ("\n".join(out) + "\n").encode()
-
-
-def make_hot_csv(rows: int, leads: int = 1) -> bytes:
-    """``rows`` data rows that all hit the same ``leads`` leads (a shared inbox, a test address,
-    a switchboard as the primary): each row changes the company of its lead back and forth, so
-    every row appends an event to a lead whose history keeps growing. Same columns as
-    ``make_csv``."""
-    out = ["Email,First Name,Last Name,Company,Job Title,Phone,Mobile,LinkedIn,Badge ID,City,Notes"]
-    for i in range(rows):
-        n = i % leads
-        company = COMPANIES[(i // leads) % 2]
-        phone = f"+1 415 555 {n % 10000:04d}"
-        out.append(f"hot{n}@example.com,Hot,Lead,{company},Buyer,{phone},,,,City 1,")
     return ("\n".join(out) + "\n").encode()
 
 

@@ -71,3 +71,38 @@ def relay_pids(up_pid: int) -> list[int]:
         for pid, cmd, fields in processes()
         if cmd.endswith("worker relay") and int(fields[1]) == up_pid
     ]
+
+
+ROLES = ("api", "importer", "leads", "relay", "postgres", "broker")
+
+
+def cpu_by_role() -> dict[str, float]:
+    """CPU seconds used so far by each role of the bench's own stack: the children of its
+    ``up`` by their command, its PostgreSQL processes (every one of the machine whose command
+    names the bench's data folder, and their children) and the broker."""
+    tick = os.sysconf("SC_CLK_TCK")
+    up = STACK.get("up")
+    pg_root = STACK.get("postgres")
+    out = dict.fromkeys(ROLES, 0.0)
+    for pid, cmd, fields in processes():
+        cpu = (int(fields[11]) + int(fields[12])) / tick
+        parent = int(fields[1])
+        if "runtime.cli" in cmd and parent == up:
+            role = cmd.rsplit(" ", 1)[-1]
+            out[role if role in out else "api"] += cpu
+        elif pg_root is not None and pid == pg_root:
+            # with the children it reaped (backends that ended): cutime and cstime
+            out["postgres"] += cpu + (int(fields[13]) + int(fields[14])) / tick
+        elif pg_root is not None and parent == pg_root:
+            out["postgres"] += cpu
+        elif "tansu" in cmd and parent == up:
+            out["broker"] += cpu
+    return out
+
+
+def postgres_root(data_dir: str) -> int | None:
+    """The postmaster serving the bench's data folder."""
+    for pid, cmd, _ in processes():
+        if "postgres" in cmd and data_dir in cmd and " -D " in f" {cmd} ":
+            return pid
+    return None

@@ -150,13 +150,14 @@ def main() -> int:
         api, token, database_url = info["API_URL"], info["TOKEN"], info["DATABASE_URL"]
         print(f"up_ready_s={ready_s:.1f}", flush=True)
         rates: dict[str, float] = {}
-        # The first import after up, before anything warmed the stack up (its own leads).
-        cold = Shape("cold", make_csv(biggest, args.seed + 1, tag="cold-"))
+        # Every file but the largest warms the stack up; none shares a lead with another.
+        files = {n: make_csv(n, args.seed + n, tag="" if n == biggest else f"w{n}-") for n in sizes}
+        # The first import after up, before anything warmed the stack up: the mixed file, into
+        # an OU of its own (OUs share no lead), so it compares with the warm run below.
+        cold = Shape("cold", files[biggest])
         rates["cold"], _ = import_shape(
             api, new_token(database_url, "bench-cold"), database_url, cold
         )
-        # Every file but the largest warms the stack up; none shares a lead with another.
-        files = {n: make_csv(n, args.seed + n, tag="" if n == biggest else f"w{n}-") for n in sizes}
         print(f"cpu_check_s={cpu_check(files[biggest]):.3f} (before)", flush=True)
         results: dict[str, float] = {}
         for n in sizes:

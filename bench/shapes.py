@@ -63,8 +63,8 @@ def make_b2b_csv(rows: int, seed: int, companies: int = 2_000) -> bytes:
     for i in range(rows):
         n = rnd.randrange(i) if i > 100 and rnd.random() < 0.10 else i
         co = (n * 7919) % companies  # spread the people of a company over the file
-        domain = f"company{co}.example"
-        email = f"{FIRST[n % 10].lower()}.{LAST[(n // 10) % 10].lower()}.{n}@{domain}"
+        domain = f"co{co}.example"
+        email = f"{FIRST[n % 10].lower()}.{LAST[(n // 10) % 10][0].lower()}{n}@{domain}"
         if rnd.random() < 0.01:
             email = f"not-an-address-{i}"
         switchboard = f"+1 212 {300 + co // 10000:03d} {co % 10000:04d}"
@@ -74,10 +74,10 @@ def make_b2b_csv(rows: int, seed: int, companies: int = 2_000) -> bytes:
                     email,
                     FIRST[n % 10],
                     LAST[(n // 10) % 10],
-                    f"{COMPANIES[co % 8]} {co}",
+                    f"{COMPANIES[co % 8].split()[0]} {co}",
                     TITLES[n % 7],
                     switchboard,
-                    f"https://www.{domain}",
+                    domain,
                     industries[co % 6],
                     str(10 + (co % 40) * 25),
                     countries[co % 8],

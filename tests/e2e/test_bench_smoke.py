@@ -79,7 +79,7 @@ def test_bench_runs_end_to_end_and_prints_every_figure() -> None:
     # script asserts created + updated + failed = rows too)
     mixed = make_csv(1000, 7 + 1000)
     assert shape_counts(out, "mixed")[:3] == expected(mixed)[:3]
-    assert shape_counts(out, "cold")[:3] == expected(make_csv(1000, 8, tag="cold-"))[:3]
+    assert shape_counts(out, "cold") == shape_counts(out, "mixed")  # the same file
     assert shape_counts(out, "b2b") == expected(make_b2b_csv(1000, 7), phone_column=5)
     updates = make_updates_csv(mixed)
     assert shape_counts(out, "updates")[:3] == (0, len(updates.splitlines()) - 1, 0)

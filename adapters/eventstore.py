@@ -3,6 +3,12 @@
 ``LeadImportRecorder`` runs caller-supplied statements ("effects") inside the transaction that
 inserts the events, so identifier-index rows, row outcomes and projection updates commit or roll
 back together with the events they belong to.
+
+Personal data is stored sealed with per-person keys (``adapters.sealing``, ``adapters.keys``):
+the keys a transaction's events bring (a new lead's, a ledger value's) are inserted in it, and
+the keys it relies on (leads a batch read but did not change, leads of an undo report) are
+checked after the events table is locked: an erasure that committed first makes it fail with
+``LeadKeyMissing`` (an ``IntegrityError``: the caller re-reads and decides again).
 """
 
 from __future__ import annotations
@@ -14,11 +20,15 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, Snapshot
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Cursor
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL, Identifier
+
+from adapters import keys
+from adapters.keys import KeyCache, ValueKeyId
+from adapters.sealing import LEAD_ERASED, SealedStoredEvent, SealingMapper
 
 Effect = Callable[[Cursor[Any]], None]
 
@@ -42,6 +52,14 @@ class LeadImportRecorder(PostgresApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         effects: Sequence[Effect] = kwargs.get("effects", ())
+        required: set[UUID] = set(kwargs.get("require_keys", ()))
+        new_leads: dict[UUID, bytes] = {}
+        new_values: list[tuple[ValueKeyId, bytes]] = []
+        for e in stored_events:
+            if isinstance(e, SealedStoredEvent):
+                new_leads.update(e.new_lead_keys)
+                new_values.extend(e.new_value_keys)
+                required.update(e.requires_keys)
         with (
             self.datastore.get_connection() as conn,
             conn.transaction(),
@@ -51,7 +69,11 @@ class LeadImportRecorder(PostgresApplicationRecorder):
                 effect(curs)
             if not stored_events:
                 return []
+            keys.insert_lead_keys(curs, new_leads)
+            keys.insert_value_keys(curs, new_values)
             self._lock_table(curs)
+            # Under the lock every earlier insert has committed, an erasure's included.
+            keys.require_lead_keys(curs, sorted(required))
             self._notify_channel(curs)
             curs.execute(
                 self._insert_arrays_statement,
@@ -104,6 +126,7 @@ class LeadImportStore(Application[UUID]):
     name = APP_NAME
 
     def __init__(self, env: Any = None) -> None:
+        self.key_cache = KeyCache()
         super().__init__(env)
         # Snapshots are written and read only by the methods below (``snapshot_effect``,
         # ``load_events_after``, ``load_history``): the repository does not consult them (the
@@ -111,15 +134,78 @@ class LeadImportStore(Application[UUID]):
         # Built here all the same, so that ``create_event_store_tables`` creates their table.
         self.lead_snapshots = self.construct_snapshot_store()
 
-    def put(self, aggregates: Iterable[Aggregate], effects: Sequence[Effect] = ()) -> None:
+    def construct_mapper(self) -> SealingMapper:
+        mapper = SealingMapper(transcoder=self.construct_transcoder())
+        mapper.source = self
+        self.sealing = mapper
+        return mapper
+
+    # --- keys (adapters.sealing.KeySource) -----------------------------------------------------
+
+    def lead_keys(self, ids: set[UUID], *, cached: bool) -> dict[UUID, bytes]:
+        """The keys of the leads that have one: from the process's cache first when ``cached``,
+        the others read at once (and then kept in the cache, for sealing their next events)."""
+        found = self.key_cache.get_many(ids) if cached else {}
+        missing = ids - found.keys() if found else ids
+        if missing:
+            with self._datastore.get_connection() as conn, conn.cursor() as curs:
+                fetched = keys.lead_keys(curs, missing)
+            if cached:  # a fresh read (an audit, the relay) leaves the cache as it was
+                self.key_cache.keep(fetched)
+            found.update(fetched)
+        return found
+
+    def value_keys(self, ids: set[ValueKeyId]) -> dict[ValueKeyId, bytes]:
+        with self._datastore.get_connection() as conn, conn.cursor() as curs:
+            return keys.value_keys(curs, ids)
+
+    @property
+    def _datastore(self) -> Any:
+        return self.recorder.datastore  # type: ignore[attr-defined]
+
+    def decoder(self, stored: Sequence[StoredEvent]) -> Callable[[StoredEvent], Any]:
+        """Reads each of ``stored`` (a page of notifications) into its domain event, with the
+        keys of all of them read at once (``SealingMapper.decoder``)."""
+        return self.sealing.decoder(stored)
+
+    def put(
+        self,
+        aggregates: Iterable[Aggregate],
+        effects: Sequence[Effect] = (),
+        require_keys: Sequence[UUID] = (),
+        snapshots: Sequence[Aggregate] = (),
+    ) -> None:
         """Store the pending events of ``aggregates`` and run ``effects`` in one transaction.
 
-        Raises ``eventsourcing.persistence.IntegrityError`` when another writer got there first
-        (a version or identifier conflict): the caller re-reads and retries.
+        ``require_keys``: leads the transaction relies on without changing them; it fails if
+        one of them was erased meanwhile. ``snapshots``: aggregates (of ``aggregates``) to store
+        a snapshot of, at their version after the events (see ``snapshot_effect``). Raises
+        ``eventsourcing.persistence.IntegrityError`` when another writer got there first (a
+        version or identifier conflict, or ``LeadKeyMissing``): the caller re-reads and retries.
         """
+        taken = [Snapshot.take(a) for a in snapshots]
         pending = [e for a in aggregates for e in a.collect_events()]
         if pending:
-            self.events.put(pending, effects=effects)
+            ring: dict[UUID, bytes] = {}
+            try:
+                stored = self.sealing.seal_events(pending, ring=ring)
+                if taken:  # sealed with the keys the events brought (a new lead's)
+                    sealed = self.sealing.seal_events(taken, ring=ring)
+                    effects = [*effects, _insert_snapshots(sealed)]
+                self.recorder.insert_events(stored, effects=effects, require_keys=require_keys)
+            except IntegrityError:
+                # A lead erased meanwhile (its key gone, or its version taken by LeadErased):
+                # the keys this process holds for the leads involved are read again next time.
+                self.key_cache.forget({e.originator_id for e in pending} | set(require_keys))
+                raise
+            self.key_cache.keep(
+                {
+                    lead_id: key
+                    for s in stored
+                    if isinstance(s, SealedStoredEvent)
+                    for lead_id, key in s.new_lead_keys
+                }
+            )
         elif effects:
             self.recorder.insert_events([], effects=effects)
 
@@ -153,7 +239,9 @@ class LeadImportStore(Application[UUID]):
             params.append(up_to_version)
         return self._domain_events(query + " ORDER BY originator_id, originator_version", params)
 
-    def load_events_after(self, after: Mapping[UUID, int]) -> dict[UUID, list[Any]]:
+    def load_events_after(
+        self, after: Mapping[UUID, int], *, cached: bool = False
+    ) -> dict[UUID, list[Any]]:
         """What brings many aggregates up to date from the version given for each (0: from
         nothing), with one query: each aggregate's latest snapshot beyond that version, if it
         has one, then its events after both, in version order. Folding a list onto the
@@ -175,7 +263,7 @@ class LeadImportStore(Application[UUID]):
             "  AND x.originator_version > greatest(k.after, s.originator_version)) e"
             " ORDER BY 1, 2"
         )
-        return self._domain_events(query, [list(after), list(after.values())])
+        return self._domain_events(query, [list(after), list(after.values())], cached=cached)
 
     def load_history(self, aggregate_id: UUID, after: int, through: int) -> list[Any]:
         """For a page of one aggregate's history, with one query: its latest snapshot at a
@@ -198,35 +286,28 @@ class LeadImportStore(Application[UUID]):
         """Store a snapshot of each aggregate at its current version, as an effect of the
         transaction that stores its pending events (a snapshot commits with them or not at
         all)."""
-        stored = [self.mapper.to_stored_event(Snapshot.take(a)) for a in aggregates]
+        return _insert_snapshots(self.sealing.seal_events([Snapshot.take(a) for a in aggregates]))
 
-        def effect(curs: Cursor[Any]) -> None:
-            curs.execute(
-                f"INSERT INTO {SNAPSHOTS_TABLE} (originator_id, originator_version, topic, state)"
-                " SELECT * FROM unnest(%b::uuid[], %b::int8[], %b::text[], %b::bytea[])"
-                " ON CONFLICT DO NOTHING",
-                (
-                    [e.originator_id for e in stored],
-                    [e.originator_version for e in stored],
-                    [e.topic for e in stored],
-                    [e.state for e in stored],
-                ),
-            )
-
-        return effect
-
-    def _domain_events(self, query: str, params: Any) -> dict[UUID, list[Any]]:
-        datastore = self.recorder.datastore  # type: ignore[attr-defined]
-        with datastore.get_connection() as conn, conn.cursor() as curs:
+    def _domain_events(
+        self, query: str, params: Any, *, cached: bool = False
+    ) -> dict[UUID, list[Any]]:
+        with self._datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(query, params)
             rows = curs.fetchall()
-        to_domain = self.mapper.to_domain_event
+        stored = [
+            StoredEvent(r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"]))
+            for r in rows
+        ]
+        decode = self.sealing.decoder(stored, cached=cached)
         by_id: dict[UUID, list[Any]] = {}
-        for r in rows:
-            stored = StoredEvent(
-                r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])
-            )
-            by_id.setdefault(r["originator_id"], []).append(to_domain(stored))
+        erased: list[UUID] = []
+        for s in stored:
+            event = decode(s)
+            if s.topic == LEAD_ERASED:
+                erased.append(s.originator_id)  # type: ignore[arg-type]
+            by_id.setdefault(s.originator_id, []).append(event)  # type: ignore[arg-type]
+        if erased:
+            self.key_cache.forget(erased)
         return by_id
 
     def load_many(
@@ -241,7 +322,9 @@ class LeadImportStore(Application[UUID]):
         if cache is None:
             return {i: project(events) for i, events in self.load_events(ids).items()}
         cached = cache.take(ids)
-        newer = self.load_events_after({i: cached[i].version if i in cached else 0 for i in ids})
+        newer = self.load_events_after(
+            {i: cached[i].version if i in cached else 0 for i in ids}, cached=True
+        )
         loaded: dict[UUID, Any] = {}
         for i in ids:
             aggregate = cached.get(i)
@@ -252,6 +335,23 @@ class LeadImportStore(Application[UUID]):
             if aggregate is not None:
                 loaded[i] = aggregate
         return loaded
+
+
+def _insert_snapshots(stored: Sequence[StoredEvent]) -> Effect:
+    def effect(curs: Cursor[Any]) -> None:
+        curs.execute(
+            f"INSERT INTO {SNAPSHOTS_TABLE} (originator_id, originator_version, topic, state)"
+            " SELECT * FROM unnest(%b::uuid[], %b::int8[], %b::text[], %b::bytea[])"
+            " ON CONFLICT DO NOTHING",
+            (
+                [e.originator_id for e in stored],
+                [e.originator_version for e in stored],
+                [e.topic for e in stored],
+                [e.state for e in stored],
+            ),
+        )
+
+    return effect
 
 
 class AggregateCache:

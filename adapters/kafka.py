@@ -1,22 +1,29 @@
 """Kafka: the topics, and clients (kafka-python) configured for this project and for the Tansu
-broker's quirks."""
+broker's quirks. How clients connect (TLS, SASL) is one `ClientOptions` handed to every producer,
+consumer and admin client; what the topics are created with is one `TopicSettings`."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import random
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.admin import NewTopic
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import (
+    InvalidConfigurationError,
+    InvalidPartitionsError,
+    InvalidReplicationFactorError,
+    KafkaError,
+    PolicyViolationError,
+    TopicAlreadyExistsError,
+)
 from kafka.partitioner.abc import Partitioner
 
 log = logging.getLogger(__name__)
@@ -36,18 +43,128 @@ HEARTBEAT_INTERVAL_MS = 2000
 FETCH_MAX_WAIT_MS = 100
 
 
-def create_topics(bootstrap: str, topics: Iterable[str], partitions: int) -> None:
-    """Create the topics explicitly (auto-creation would make 4 partitions)."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="leadimport-admin")
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """How every client of the project connects to the brokers: the security protocol, SASL
+    credentials and the CA that signed the brokers' certificates (``runtime.settings`` reads and
+    checks them). The default is plain TCP, as the embedded broker and compose's Kafka speak."""
+
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)
+    ssl_cafile: str | None = None
+
+    def config(self) -> dict[str, Any]:
+        """The keyword arguments of kafka-python's KafkaProducer, KafkaConsumer and
+        KafkaAdminClient for these options (SCRAM takes its credentials in the same keys as
+        PLAIN)."""
+        out: dict[str, Any] = {"security_protocol": self.security_protocol}
+        if self.security_protocol in ("SSL", "SASL_SSL") and self.ssl_cafile:
+            out["ssl_cafile"] = self.ssl_cafile
+        if self.security_protocol.startswith("SASL_"):
+            out["sasl_mechanism"] = self.sasl_mechanism
+            out["sasl_plain_username"] = self.sasl_username
+            out["sasl_plain_password"] = self.sasl_password
+        return out
+
+
+PLAINTEXT = ClientOptions()
+
+HOUR_MS = 3_600_000
+SEGMENT_MS_MAX = 24 * HOUR_MS
+
+
+@dataclass(frozen=True)
+class TopicSettings:
+    """What the topics are created with, besides their partitions. Kafka keeps a record until its
+    topic's ``retention.ms`` has passed, whether it was read or not, then deletes it (a whole
+    segment at a time, so a record may stay a little longer)."""
+
+    replication_factor: int = 1
+    min_insync_replicas: int | None = None  # None: the broker's default
+    # lead-import.rows: a row's values (personal data) in transit, read within seconds
+    rows_retention_ms: int = 24 * HOUR_MS
+    # leads.events and lead-import.job-events: how far back a subscriber can replay from Kafka
+    events_retention_ms: int = 168 * HOUR_MS
+
+    def configs(self, topic: str) -> dict[str, str]:
+        """The configs ``topic`` is created with (lead-import.jobs: the broker's retention).
+
+        Kafka deletes a whole segment once its newest record is older than the retention, and
+        the segment being written is never deleted: ``segment.ms`` (the broker's default is
+        7 days) is therefore set to at most a day, and at most the retention, so a record is gone
+        at the latest that much after its retention ran out."""
+        out: dict[str, str] = {}
+        if self.min_insync_replicas is not None:
+            out["min.insync.replicas"] = str(self.min_insync_replicas)
+        retention = {
+            TOPIC_ROWS: self.rows_retention_ms,
+            TOPIC_LEAD_EVENTS: self.events_retention_ms,
+            TOPIC_JOB_EVENTS: self.events_retention_ms,
+        }.get(topic)
+        if retention is not None:
+            out["retention.ms"] = str(retention)
+            out["segment.ms"] = str(min(retention, SEGMENT_MS_MAX))
+        return out
+
+
+class TopicSetupError(RuntimeError):
+    """The broker refused to create a topic as configured."""
+
+
+def admin_client(
+    bootstrap: str, options: ClientOptions = PLAINTEXT, **overrides: Any
+) -> KafkaAdminClient:
+    config: dict[str, Any] = {
+        "bootstrap_servers": bootstrap,
+        **options.config(),
+        "client_id": "leadimport-admin",
+    }
+    config.update(overrides)
+    return KafkaAdminClient(**config)
+
+
+def create_topics(
+    bootstrap: str,
+    topics: Iterable[str],
+    partitions: int,
+    *,
+    options: ClientOptions = PLAINTEXT,
+    settings: TopicSettings | None = None,
+) -> None:
+    """Create the topics that are missing, explicitly (auto-creation would make 4 partitions and
+    none of the configs). A topic that exists is left as it is: changing its retention later is
+    the operator's ``kafka-configs.sh --alter`` (docs/operations.md)."""
+    spec = settings or TopicSettings()
+    admin = admin_client(bootstrap, options)
     try:
         existing = set(admin.list_topics())
-        missing = [t for t in topics if t not in existing]
-        for topic in missing:
-            # another process may create it between the listing and here
-            with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics(
-                    [NewTopic(topic, num_partitions=partitions, replication_factor=1)]
-                )
+        for topic in [t for t in topics if t not in existing]:
+            configs = spec.configs(topic)
+            new = {
+                "num_partitions": partitions,
+                "replication_factor": spec.replication_factor,
+                "configs": configs,
+            }
+            try:
+                admin.create_topics({topic: new})
+            except TopicAlreadyExistsError:
+                pass  # another process created it between the listing and here
+            except (
+                InvalidConfigurationError,
+                InvalidPartitionsError,
+                InvalidReplicationFactorError,
+                PolicyViolationError,
+            ) as e:
+                raise TopicSetupError(
+                    f"the broker refused to create the topic {topic} with {partitions} partitions,"
+                    f" replication factor {spec.replication_factor} and configs {configs}: {e}"
+                ) from e
     finally:
         admin.close()
 
@@ -82,9 +199,12 @@ class Crc32Partitioner(Partitioner):  # type: ignore[misc]
         return cached[zlib.crc32(serialized_key) % len(cached)]
 
 
-def make_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
+def make_producer(
+    bootstrap: str, options: ClientOptions = PLAINTEXT, **overrides: Any
+) -> KafkaProducer:
     config: dict[str, Any] = {
         "bootstrap_servers": bootstrap,
+        **options.config(),
         "acks": "all",
         # The idempotent producer dies for good when a memory broker restarts; row effects are
         # idempotent on (job_id, row) instead, so duplicates are harmless.
@@ -103,9 +223,16 @@ def make_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
     return KafkaProducer(**config)
 
 
-def make_consumer(bootstrap: str, group: str, topics: list[str], **overrides: Any) -> KafkaConsumer:
+def make_consumer(
+    bootstrap: str,
+    group: str,
+    topics: list[str],
+    options: ClientOptions = PLAINTEXT,
+    **overrides: Any,
+) -> KafkaConsumer:
     config: dict[str, Any] = {
         "bootstrap_servers": bootstrap,
+        **options.config(),
         "group_id": group,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
@@ -170,18 +297,21 @@ def assignments(directory: Path, group: str) -> list[set[str]]:
     return out
 
 
-def partition_counts(bootstrap: str, topics: list[str]) -> dict[str, int]:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="leadimport-admin")
+def partition_counts(
+    bootstrap: str, topics: list[str], options: ClientOptions = PLAINTEXT
+) -> dict[str, int]:
+    admin = admin_client(bootstrap, options)
     try:
         return {t["name"]: len(t["partitions"] or []) for t in admin.describe_topics(topics)}
     finally:
         admin.close()
 
 
-def ping(bootstrap: str, timeout_s: float = 2.0) -> bool:
+def ping(bootstrap: str, timeout_s: float = 2.0, options: ClientOptions = PLAINTEXT) -> bool:
     try:
-        admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap,
+        admin = admin_client(
+            bootstrap,
+            options,
             request_timeout_ms=int(timeout_s * 1000),
             bootstrap_timeout_ms=int(timeout_s * 1000),
             client_id="leadimport-ping",

@@ -6,6 +6,35 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     ou          text NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now()
 );
+-- Added after the second release (adapters/tokens.py): a public id that lists and revocations
+-- name (rows made before get a random one), a name, an expiry, a revocation and when the token
+-- was last used (written at most once a minute). Tokens without expiry or revocation still work.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'api_tokens'::regclass
+                   AND attname = 'token_id' AND NOT attisdropped) THEN
+        ALTER TABLE api_tokens ADD COLUMN token_id text NOT NULL
+            DEFAULT ('tok_' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 12));
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'api_tokens'::regclass
+                   AND attname = 'name' AND NOT attisdropped) THEN
+        ALTER TABLE api_tokens ADD COLUMN name text;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'api_tokens'::regclass
+                   AND attname = 'expires_at' AND NOT attisdropped) THEN
+        ALTER TABLE api_tokens ADD COLUMN expires_at timestamptz;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'api_tokens'::regclass
+                   AND attname = 'revoked_at' AND NOT attisdropped) THEN
+        ALTER TABLE api_tokens ADD COLUMN revoked_at timestamptz;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'api_tokens'::regclass
+                   AND attname = 'last_used_at' AND NOT attisdropped) THEN
+        ALTER TABLE api_tokens ADD COLUMN last_used_at timestamptz;
+    END IF;
+END $$;
+CREATE UNIQUE INDEX IF NOT EXISTS api_tokens_token_id_idx ON api_tokens (token_id);
+CREATE INDEX IF NOT EXISTS api_tokens_ou_idx ON api_tokens (ou, created_at);
 
 -- Uploaded files, kept for an hour (longer while a job still reads them, and after a job ended
 -- as long as its result files: application/previews.py, purge_expired_files).
@@ -233,3 +262,62 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     retry_error      text
 );
 CREATE INDEX IF NOT EXISTS dead_letters_open_idx ON dead_letters (id) WHERE retried_at IS NULL;
+
+-- Erasure by crypto-shredding (application/erasure.py, adapters/keys.py, adapters/sealing.py).
+-- lead_keys: each lead's data key (AES-256), inserted with the lead's first event; the personal
+-- data of its events and snapshots is stored sealed with it. Erasing the lead deletes the row.
+-- Added after the third release: a database from before gets the table once, with a key for
+-- every lead it already has (their events stored until then stay readable as they were: only
+-- events stored from now on are sealed). Only leads created in plain get one: a lead whose first
+-- event is sealed ('"_sealed_"' in its state) was sealed with a key of its own, which this
+-- database lacks (its events were copied without their keys). gen_random_uuid() draws from the
+-- server's strong random source; two of them make 32 bytes (244 random bits).
+DO $$
+BEGIN
+    IF to_regclass('lead_keys') IS NULL THEN
+        CREATE TABLE lead_keys (
+            lead_id  uuid PRIMARY KEY,
+            key      bytea NOT NULL
+        );
+        IF to_regclass('leadimport_events') IS NOT NULL THEN
+            INSERT INTO lead_keys (lead_id, key)
+                SELECT originator_id, uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid())
+                FROM leadimport_events
+                WHERE originator_version = 1 AND topic = 'domain.lead:Lead.LeadCreated'
+                AND position(convert_to('"_sealed_"', 'UTF8') IN state) = 0;
+        END IF;
+    END IF;
+END $$;
+-- value_keys: a key per value of the row ledger (RowsApplied): a failed row's value (seq -1) or
+-- a warning's (seq: its number). Erasing a person deletes the keys of the values that were theirs.
+CREATE TABLE IF NOT EXISTS value_keys (
+    job_id  text NOT NULL,
+    row     integer NOT NULL,
+    seq     integer NOT NULL,
+    key     bytea NOT NULL,
+    PRIMARY KEY (job_id, row, seq)
+);
+-- The erasure log and queue: who asked (API token id, or "cli:..."), when, for which lead (never
+-- a value of it), why (a reason code) and how far it got. One per lead: asking again answers the
+-- same request. The importer's sweep carries out the pending ones (lease_until: taken by a
+-- sweep until then; a crashed sweep's request is taken again after it).
+CREATE TABLE IF NOT EXISTS erasure_requests (
+    erasure_id    text PRIMARY KEY,
+    ou            text NOT NULL,
+    lead_id       uuid NOT NULL UNIQUE,
+    requested_by  text NOT NULL,
+    reason        text NOT NULL,
+    requested_at  timestamptz NOT NULL,
+    shredded_at   timestamptz,        -- LeadErased stored, key destroyed, read models cleared
+    done_at       timestamptz,        -- every other copy blanked too
+    report        jsonb,              -- counts of what was blanked, no values
+    attempts      integer NOT NULL DEFAULT 0,
+    lease_until   timestamptz,
+    last_error    text                -- the failure's class and SQLSTATE, never its message
+);
+CREATE INDEX IF NOT EXISTS erasure_requests_pending_idx ON erasure_requests (requested_at)
+    WHERE done_at IS NULL;
+-- The rows of a lead (an erasure blanks their warnings and upload records: application/
+-- erasure_copies.py); only rows that name a lead (failed rows name none).
+CREATE INDEX IF NOT EXISTS row_outcomes_lead_idx ON row_outcomes (lead_id)
+    WHERE lead_id IS NOT NULL;

@@ -3,61 +3,30 @@ The endpoints are in ``api.handlers``, their request plumbing in ``api.plumbing`
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute
 
-from api import downloads, errors, inputs, openapi, schemas, web
+from api import errors, inputs, job_routes, lead_routes, metrics, openapi, schemas, web
 from api.handlers import (
-    cancel_job,
-    find_leads,
-    get_job,
-    get_lead,
     healthz,
-    job_errors,
-    job_errors_csv,
-    job_results_csv,
-    job_warnings,
-    lead_history,
-    list_jobs,
     mapping_targets,
     preview,
     readyz,
     start,
-    undo_job,
 )
+from api.middleware import ObservedApp
 from api.openapi import UNAUTHORIZED, ApiRoute, Operation, Reply, error
 from api.plumbing import JSON, answer
+from api.ratelimit import TokenBuckets
 from application.container import Container
 from domain.errors import DomainError
-from domain.identifiers import KINDS
 
 __all__ = ["JSON", "answer", "create_app", "routes"]
 
-
-JOB_ID = openapi.path_parameter(
-    "job_id", {"type": "string"}, "Import job id (`job_...`) from the start response."
-)
-LEAD_ID = openapi.path_parameter("lead_id", {"type": "string", "format": "uuid"}, "Lead id.")
-JOB_NOT_FOUND = error(404, "The job does not exist or belongs to another OU.")
-CSV_DOWNLOAD = Reply(
-    200,
-    "The CSV file, streamed (while the job runs: the rows applied so far).",
-    headers={"Content-Disposition": downloads.CONTENT_DISPOSITION},
-    content=downloads.CSV_CONTENT,
-)
-RESULTS_GONE = error(
-    410,
-    "The job ended longer ago than the result files are kept (7 days by default), or "
-    "(errors.csv) its uploaded file is no longer stored.",
-)
-CSV_FORMAT = (
-    "UTF-8 with BOM, comma-delimited, CRLF; a cell starting with `=` `+` `-` `@`, a tab or a "
-    "carriage return gets a `'` in front (against formula injection), which an import of the "
-    "file drops again. Kept for `LEADIMPORT_RESULT_RETENTION_DAYS` (7) days after the job ended."
-)
-LEAD_NOT_FOUND = error(404, "The lead does not exist or belongs to another OU.")
 IDEMPOTENCY_KEY = openapi.header_parameter(
     "Idempotency-Key",
     {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]([ -~]*[!-~])?$"},
@@ -118,6 +87,28 @@ routes: list[BaseRoute] = [
             (Reply(200, "The OpenAPI 3.1 document."),),
             public=True,
             raw_200_schema={"type": "object"},
+        ),
+    ),
+    ApiRoute(
+        "GET",
+        "/metrics",
+        metrics.serve,
+        Operation(
+            "metrics",
+            'Metrics in the Prometheus text format (docs/operations.md, "Metrics").',
+            (
+                Reply(
+                    200,
+                    "HTTP requests and latency by route, jobs by status, rows by outcome, dead "
+                    "letters, relay lag, consumer lag per group and partition. Answers also "
+                    "when PostgreSQL or the broker does not: `leadimport_metrics_source_up` "
+                    "says which source is left out.",
+                    content={"text/plain": {"schema": {"type": "string"}}},
+                ),
+            ),
+            description="For Prometheus to scrape: no token (it shows no OU's data and no OU "
+            "name; every figure sums all OUs).",
+            public=True,
         ),
     ),
     ApiRoute(
@@ -214,212 +205,33 @@ routes: list[BaseRoute] = [
             "`suggested_mappings` use these names.",
         ),
     ),
-    ApiRoute(
-        "GET",
-        "/leads/import/jobs",
-        list_jobs,
-        Operation(
-            "listImportJobs",
-            "List the import jobs of the token's OU, newest first.",
-            (
-                Reply(200, "A page of jobs.", schemas.JobList),
-                error(400, "`page` or `limit` is not a whole number in range."),
-                UNAUTHORIZED,
-            ),
-            query=inputs.JobListQuery,
-        ),
-    ),
-    ApiRoute(
-        "GET",
-        "/leads/import/jobs/{job_id}",
-        get_job,
-        Operation(
-            "getImportJob",
-            "The detail of an import job: counters, row errors and alias warnings.",
-            (Reply(200, "The job.", schemas.JobDetail), UNAUTHORIZED, JOB_NOT_FOUND),
-            description="`errors` and `warnings` hold the first 100 of each, in row order; "
-            "`errors_total` and `warnings_total` count them all, and "
-            "`GET .../errors` and `GET .../warnings` page through them.",
-            parameters=(JOB_ID,),
-        ),
-    ),
-    ApiRoute(
-        "GET",
-        "/leads/import/jobs/{job_id}/errors",
-        job_errors,
-        Operation(
-            "listImportJobErrors",
-            "Every row error of an import job, a page at a time, in row order.",
-            (
-                Reply(200, "A page of row errors.", schemas.JobErrorPage),
-                error(400, "`limit` is not a whole number in range, or `cursor` is not one."),
-                UNAUTHORIZED,
-                JOB_NOT_FOUND,
-            ),
-            description="Start without `cursor`; pass each page's `next_cursor` to get the "
-            "next one, until it is null. A walk never repeats an error; rows are applied out "
-            "of order while the job runs, so only a walk of a finished job sees every one.",
-            parameters=(JOB_ID,),
-            query=inputs.RowPageQuery,
-        ),
-    ),
-    ApiRoute(
-        "GET",
-        "/leads/import/jobs/{job_id}/warnings",
-        job_warnings,
-        Operation(
-            "listImportJobWarnings",
-            "Every alias warning of an import job, a page at a time, in row order.",
-            (
-                Reply(200, "A page of alias warnings.", schemas.JobWarningPage),
-                error(400, "`limit` is not a whole number in range, or `cursor` is not one."),
-                UNAUTHORIZED,
-                JOB_NOT_FOUND,
-            ),
-            description="Paged like `GET .../errors`; the warnings of one row keep their order.",
-            parameters=(JOB_ID,),
-            query=inputs.RowPageQuery,
-        ),
-    ),
-    ApiRoute(
-        "GET",
-        "/leads/import/jobs/{job_id}/errors.csv",
-        job_errors_csv,
-        Operation(
-            "downloadImportJobErrors",
-            "The failed rows as they were uploaded, with `row`, `error` and `value`: a CSV to "
-            "fix and upload again.",
-            (CSV_DOWNLOAD, UNAUTHORIZED, JOB_NOT_FOUND, RESULTS_GONE),
-            description="The columns `row`, `error` and `value` (renamed `import_row`... when "
-            "the file has such a column), then the file's own columns in its order, values as "
-            "read; one line per failed row, in row order. " + CSV_FORMAT,
-            parameters=(JOB_ID,),
-        ),
-    ),
-    ApiRoute(
-        "GET",
-        "/leads/import/jobs/{job_id}/results.csv",
-        job_results_csv,
-        Operation(
-            "downloadImportJobResults",
-            "The outcome of every row the job applied: `row`, `outcome`, `lead_id`, `error`, "
-            "`warnings`.",
-            (CSV_DOWNLOAD, UNAUTHORIZED, JOB_NOT_FOUND, RESULTS_GONE),
-            description="One line per row with an outcome (`created`, `updated`, `failed`, "
-            "`skipped`), in row order; rows a cancelled job never applied are not listed. "
-            "`warnings`: the row's alias warnings as `warning (value)`, joined by `; `. "
-            + CSV_FORMAT,
-            parameters=(JOB_ID,),
-        ),
-    ),
-    ApiRoute(
-        "POST",
-        "/leads/import/jobs/{job_id}/cancel",
-        cancel_job,
-        Operation(
-            "cancelImportJob",
-            "Cancel a queued or running job (idempotent); rows not yet applied never are.",
-            (
-                Reply(200, "The job as it stopped (status `cancelled`).", schemas.JobDetail),
-                UNAUTHORIZED,
-                JOB_NOT_FOUND,
-                error(409, "The job already completed, failed, or is undoing or undone."),
-            ),
-            parameters=(JOB_ID,),
-        ),
-    ),
-    ApiRoute(
-        "POST",
-        "/leads/import/jobs/{job_id}/undo",
-        undo_job,
-        Operation(
-            "undoImportJob",
-            "Undo a completed or cancelled import with compensating events (runs in the "
-            "background).",
-            (
-                Reply(202, "The undo runs (status `undoing`, then `undone`).", schemas.JobRef),
-                UNAUTHORIZED,
-                JOB_NOT_FOUND,
-                error(
-                    409,
-                    "The job is queued or running (cancel it first), failed, undone, or was a "
-                    "dry run (nothing to undo).",
-                ),
-            ),
-            description="Leads the job created are deleted, fields it changed go back, aliases "
-            "it added are removed, except what a later import changed or may have used: the "
-            "job detail's `undo_report` lists those. Asking again while it is `undoing` "
-            "answers 202.",
-            parameters=(JOB_ID,),
-        ),
-    ),
-    ApiRoute(
-        "GET",
-        "/leads",
-        find_leads,
-        Operation(
-            "findLeads",
-            "Find leads by exactly one identifier, e.g. `?email=jane@example.com`.",
-            (
-                Reply(200, "The leads owning that identifier (zero or one).", schemas.LeadList),
-                error(400, "Not exactly one identifier, or the identifier is invalid."),
-                UNAUTHORIZED,
-            ),
-            description="Give exactly one of " + ", ".join(f"`{k}`" for k in KINDS) + "; the "
-            "value is normalized as on import.",
-            parameters=(
-                *(
-                    openapi.query_parameter(kind, {"type": "string"}, f"A {kind} identifier.")
-                    for kind in KINDS
-                ),
-                openapi.query_parameter(
-                    "default_country",
-                    {"type": "string", "default": "US"},
-                    "ISO 3166-1 alpha-2 country for a phone number without a country code.",
-                ),
-            ),
-        ),
-    ),
-    ApiRoute(
-        "GET",
-        "/leads/{lead_id}",
-        get_lead,
-        Operation(
-            "getLead",
-            "One lead.",
-            (Reply(200, "The lead.", schemas.Lead), UNAUTHORIZED, LEAD_NOT_FOUND),
-            parameters=(LEAD_ID,),
-        ),
-    ),
-    ApiRoute(
-        "GET",
-        "/leads/{lead_id}/history",
-        lead_history,
-        Operation(
-            "getLeadHistory",
-            "A lead's events in order: time, type, job and row, and what changed (old → new).",
-            (
-                Reply(200, "A page of the lead's events, oldest first.", schemas.LeadHistory),
-                error(400, "`after` or `limit` is not a whole number in range."),
-                UNAUTHORIZED,
-                LEAD_NOT_FOUND,
-            ),
-            description="A page at a time: the first `limit` events after version `after`; "
-            "`next_after` is the `after` of the next page (null on the last). Every page shows "
-            "the same old → new values as the whole history. Also for a lead an undo deleted: "
-            "its last event is `LeadDeleted`.",
-            parameters=(LEAD_ID,),
-            query=inputs.LeadHistoryQuery,
-        ),
-    ),
+    *job_routes.routes,  # /leads/import/jobs and each job's resources
+    *lead_routes.routes,  # /leads, /leads/{lead_id}: find, read, history, erase
     # The import wizard (/import, / leads there), the API docs (/docs) and their static files:
     # pages for people, left out of /openapi.json (api/web.py).
     *web.routes,
 ]
 
 
-def create_app(c: Container) -> Starlette:
-    app = Starlette(
+openapi.link_methods(routes)  # GET and DELETE /leads/{lead_id}: a 405 names both
+
+
+def create_app(
+    c: Container,
+    rate_limit: TokenBuckets | None = None,
+    *,
+    consumer_groups: Mapping[str, Sequence[str]] | None = None,
+    metrics_max_age_s: float = metrics.MAX_AGE_S,
+) -> Starlette:
+    """The application over ``c``; ``rate_limit``: the per-token limit (``api.ratelimit``; its
+    defaults unless given: the API process passes the settings'); ``consumer_groups``: the
+    consumer groups (``{group: [topic, ...]}``) whose lag ``GET /metrics`` reports (the API
+    process passes the workers'); ``metrics_max_age_s``: how long ``GET /metrics`` reuses a
+    database reading (``api.metrics``; tests that scrape before and after an action pass 0)."""
+    registry, http_metrics = metrics.make_registry(
+        c, consumer_groups or {}, max_age_s=metrics_max_age_s
+    )
+    app = ObservedApp(
         routes=routes,
         exception_handlers={
             DomainError: errors.domain_error,
@@ -428,5 +240,8 @@ def create_app(c: Container) -> Starlette:
             Exception: errors.server_error,
         },
     )
+    app.http_metrics = http_metrics  # RequestContext (api/middleware.py) around everything
+    app.state.metrics = registry
     app.state.container = c
+    app.state.rate_limit = rate_limit if rate_limit is not None else TokenBuckets()
     return app

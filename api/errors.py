@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from adapters.log_context import REQUEST_ID
 from domain.errors import (
     Conflict,
     DomainError,
@@ -44,7 +45,10 @@ def error_response(
     extra = dict(headers or {})
     if status == 401:
         extra["WWW-Authenticate"] = "Bearer"
-    return JSONResponse({"error": {"code": code, "message": message}}, status, headers=extra)
+    # The request's id (api/middleware.py), also in the X-Request-ID header: quoted in a support
+    # request, it finds the request's log lines.
+    error = {"code": code, "message": message, "request_id": REQUEST_ID.get() or "unknown"}
+    return JSONResponse({"error": error}, status, headers=extra)
 
 
 async def domain_error(request: Request, exc: Exception) -> Response:

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from adapters import kafka, postgres
+from adapters.tokens import lookup_token
 from api import downloads, inputs, schemas
 from api.plumbing import (
     BINARY_EXTENSIONS,
@@ -23,7 +24,7 @@ from api.plumbing import (
     container,
     read_json,
 )
-from application import audit, jobs, leads, mapping, previews, results
+from application import audit, erasure, jobs, leads, mapping, previews, results
 from domain import csvfile
 from domain.errors import FileTooLarge, InvalidRequest, NotCsv, NotFound
 from domain.identifiers import KINDS
@@ -230,6 +231,38 @@ async def get_lead(request: Request) -> Response:
     return answer(schemas.Lead, lead)
 
 
+async def erase_lead(request: Request) -> Response:
+    """Erase a lead (GDPR Art. 17 / CCPA): 202 with the erasure request, carried out in the
+    background (application/erasure.py); asking again answers the same request."""
+    ou = await authenticate(request)
+    lead_id = _lead_id(request)
+    reason = request.query_params.get("reason", erasure.DEFAULT_REASON)
+    erasure.check_reason(reason)
+    requested_by = await run_in_threadpool(_token_id, request)
+    result, _ = await run_in_threadpool(
+        erasure.request_erasure, container(request), ou, lead_id, requested_by, reason
+    )
+    response = answer(schemas.Erasure, result, status_code=202)
+    response.headers["Location"] = f"/leads/erasures/{result['erasure_id']}"
+    return response
+
+
+async def get_erasure(request: Request) -> Response:
+    ou = await authenticate(request)
+    erasure_id = request.path_params["erasure_id"]
+    result = await run_in_threadpool(erasure.get_request, container(request), ou, erasure_id)
+    if result is None:
+        raise NotFound(f"Erasure request {erasure_id!r} does not exist.")
+    return answer(schemas.Erasure, result)
+
+
+def _token_id(request: Request) -> str:
+    """The public id of the request's (already authenticated) token, for the erasure log."""
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    info = lookup_token(container(request).pool, token, touch=False)
+    return info.token_id if info is not None else "unknown"
+
+
 async def lead_history(request: Request) -> Response:
     """A page of the lead's events in order with what each changed (application/audit.py)."""
     ou = await authenticate(request)
@@ -252,7 +285,7 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     c = container(request)
     database = await run_in_threadpool(postgres.ping, c.database_url)
-    broker = await run_in_threadpool(kafka.ping, c.kafka_bootstrap)
+    broker = await run_in_threadpool(kafka.ping, c.kafka_bootstrap, options=c.kafka_options)
     ok = database and broker
     return JSON(
         {

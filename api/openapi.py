@@ -18,9 +18,11 @@ from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import Receive, Scope, Send
 
 from api import schemas
 
@@ -66,6 +68,26 @@ class ApiRoute(Route):
     ) -> None:
         super().__init__(path, endpoint, methods=[method])
         self.operation = operation
+        # Every method of the path, for the ``Allow`` of a 405 (``link_methods``).
+        self.allowed: set[str] = set(self.methods or ())
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] not in (self.methods or ()):
+            # The router hands a request of another method to the first route of its path:
+            # its 405 lists what every route of the path allows (RFC 9110).
+            raise HTTPException(405, headers={"Allow": ", ".join(sorted(self.allowed))})
+        await super().handle(scope, receive, send)
+
+
+def link_methods(routes: Sequence[BaseRoute]) -> None:
+    """Let each ``ApiRoute`` know the methods of the other routes of its path (``Allow``)."""
+    by_path: dict[str, set[str]] = {}
+    for route in routes:
+        if isinstance(route, ApiRoute):
+            by_path.setdefault(route.path, set()).update(route.methods or ())
+    for route in routes:
+        if isinstance(route, ApiRoute):
+            route.allowed = by_path[route.path]
 
 
 class PageRoute(Route):
@@ -83,7 +105,8 @@ class AssetMount(Mount):
 
 UNAUTHORIZED = Reply(
     401,
-    "No bearer token, a malformed `Authorization` header, or an unknown token.",
+    "No bearer token, a malformed `Authorization` header, an unknown token, or an expired "
+    "(`token_expired`) or revoked (`token_revoked`) one.",
     schemas.ErrorBody,
     headers={
         "WWW-Authenticate": {
@@ -93,6 +116,27 @@ UNAUTHORIZED = Reply(
         }
     },
 )
+
+
+RATE_LIMITED = (
+    "The token sent more requests than its rate limit allows (api/ratelimit.py); try again "
+    "after `Retry-After` seconds."
+)
+
+
+def _rate_limited(components: _Components) -> dict[str, Any]:
+    retry_after = {
+        "description": "Seconds after which the token may send again.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"},
+    }
+    return {
+        "description": RATE_LIMITED,
+        "content": {
+            "application/json": {"schema": components.ref(schemas.ErrorBody, "serialization")}
+        },
+        "headers": {"Retry-After": retry_after},
+    }
 
 
 def error(status: int, description: str) -> Reply:
@@ -201,6 +245,10 @@ def _operation(op: Operation, components: _Components) -> dict[str, Any]:
         if reply.headers:
             entry["headers"] = reply.headers
         responses[str(reply.status)] = entry
+    if not op.public:  # every authenticated request counts against its token's rate limit
+        limited = responses.setdefault("429", _rate_limited(components))
+        if RATE_LIMITED not in limited["description"]:
+            limited["description"] += " Or: " + RATE_LIMITED[0].lower() + RATE_LIMITED[1:]
     doc["responses"] = responses
     doc["security"] = [] if op.public else [{BEARER: []}]
     return doc
@@ -234,7 +282,9 @@ def document_bytes(routes: Sequence[BaseRoute]) -> bytes:
             "description": "Bulk import of leads from CSV files with field mapping and "
             "deduplication. Every `/leads...` endpoint needs `Authorization: Bearer <token>` "
             "and sees only its token's OU; errors have the body "
-            '`{"error": {"code", "message"}}`.',
+            '`{"error": {"code", "message", "request_id"}}`. Every response carries '
+            "`X-Request-ID`: the request's own when it sent a sane one (1 to 128 of "
+            "`A-Z a-z 0-9 . _ : -`), else a new one.",
         },
         "paths": paths,
         "components": {

@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from adapters.tokens import ou_for_token
+from adapters.tokens import lookup_token
+from api.ratelimit import TokenBuckets
 from application.container import Container
 from domain.errors import InvalidRequest, Unauthorized
 
@@ -70,7 +71,8 @@ def container(request: Request) -> Container:
 
 
 async def authenticate(request: Request) -> str:
-    """The OU of the request's bearer token."""
+    """The OU of the request's bearer token; 401 for a missing, unknown, expired or revoked
+    token, 429 when the token is over its rate limit (``api.ratelimit``)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -78,12 +80,30 @@ async def authenticate(request: Request) -> str:
             "Missing bearer token. Send 'Authorization: Bearer <token>'; "
             "create a token with 'leadimport token create --ou <OU>'."
         )
-    ou = await run_in_threadpool(ou_for_token, container(request).pool, token.strip())
-    if ou is None:
+    info = await run_in_threadpool(lookup_token, container(request).pool, token.strip())
+    if info is None:
         raise Unauthorized(
             "The bearer token is not valid. Create one with 'leadimport token create'."
         )
-    return ou
+    state = info.state(datetime.now(UTC))
+    if state == "revoked":
+        assert info.revoked_at is not None
+        raise Unauthorized(
+            f"The bearer token {info.token_id} was revoked (on {_utc(info.revoked_at)}). "
+            f"Create a new one with 'leadimport token create --ou {info.ou}'.",
+            code="token_revoked",
+        )
+    if state == "expired":
+        assert info.expires_at is not None
+        raise Unauthorized(
+            f"The bearer token {info.token_id} has expired (on {_utc(info.expires_at)}). "
+            f"Create a new one with 'leadimport token create --ou {info.ou}'.",
+            code="token_expired",
+        )
+    limiter: TokenBuckets | None = getattr(request.app.state, "rate_limit", None)
+    if limiter is not None:
+        limiter.check(info.token_id)
+    return info.ou
 
 
 async def read_json(request: Request) -> Any:

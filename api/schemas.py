@@ -54,6 +54,13 @@ class ResponseModel(BaseModel):
 class ErrorDetail(ResponseModel):
     code: str = Field(min_length=1, examples=["not_found"])
     message: str = Field(min_length=1, description="What is wrong and how to fix it.")
+    request_id: str = Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="The request's id, as in its `X-Request-ID` header: the request's own when "
+        "it sent a sane one, else a new one. Quote it to find the request's log lines.",
+    )
 
 
 class ErrorBody(ResponseModel):
@@ -231,6 +238,12 @@ class UndoReport(ResponseModel):
     aliases_removed: Count
     not_undone: list[NotUndone] = Field(description="What could not be undone (at most 1000).")
     not_undone_total: Count
+    leads_erased: Count = Field(
+        default=0, description="Leads of the job that were erased before the undo: left alone."
+    )
+    erased_lead_ids: list[str] = Field(
+        default_factory=list, description="Their ids (at most 1000; absent before erasure existed)."
+    )
 
 
 class JobQueue(ResponseModel):
@@ -347,6 +360,11 @@ class LeadEvent(ResponseModel):
     job_id: str | None = Field(description="The import that caused it (or that was undone).")
     row: int | None = Field(description="Its spreadsheet row; null for an undo's events.")
     changes: list[FieldChange | IdentifierChange] = Field(description="Old → new values.")
+    erased: bool | None = Field(
+        default=None,
+        description="`true`: the lead was erased; the event's values are gone and `changes` is "
+        "empty (absent otherwise).",
+    )
 
 
 class LeadHistory(ResponseModel):
@@ -355,6 +373,24 @@ class LeadHistory(ResponseModel):
     next_after: int | None = Field(
         ge=1,
         description="Pass it as `after` for the next page; null on the last page.",
+    )
+
+
+class Erasure(ResponseModel):
+    """A request to erase a lead (`DELETE /leads/{lead_id}`), as the erasure log keeps it."""
+
+    erasure_id: str = Field(pattern="^erasure_[0-9a-f]{32}$")
+    lead_id: str = Field(json_schema_extra={"format": "uuid"})
+    status: Literal["pending", "done"] = Field(
+        description="`pending` until every copy is gone; the lead is out of every read model "
+        "and its key destroyed within seconds of the request, once the importer's sweep took it."
+    )
+    reason: str = Field(examples=["data_subject_request"])
+    requested_by: str = Field(description="The API token id (`tok_…`) or `cli:…` that asked.")
+    requested_at: Timestamp
+    done_at: Timestamp | None
+    report: dict[str, int] | None = Field(
+        description="When done: how many copies of each kind were blanked (counts only)."
     )
 
 

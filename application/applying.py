@@ -4,8 +4,9 @@ A batch is applied in one PostgreSQL transaction: the lead events, the claimed i
 row outcomes ``(job_id, row)``, the warnings, the job counters (and a sample of them for the
 jobs' recent rate, ``projections.progress``), the lead read model and the row ledger. Rows that
 already have an outcome are skipped, so a redelivered row changes nothing.
-Conflicts with a concurrent writer (an identifier claimed, a lead version taken, a row applied)
-surface as IntegrityError: the whole batch is re-read and re-decided.
+Conflicts with a concurrent writer (an identifier claimed, a lead version taken, a row applied,
+a lead the batch names erased meanwhile) surface as IntegrityError: the whole batch is re-read
+and re-decided.
 
 A lead worker keeps the leads it committed in an ``AggregateCache`` (``LEAD_CACHE_SIZE``): a
 batch takes the leads it needs out of it and reads only the events stored after their cached
@@ -35,13 +36,14 @@ from eventsourcing.persistence import DataError, IntegrityError
 from psycopg import Cursor
 
 from adapters.eventstore import AggregateCache
+from adapters.keys import LeadKeyMissing
 from application.container import Container
 from domain.dry_run import SimulatedLead
 from domain.import_job import OPEN, UPSERT, ImportMode, status_values
 from domain.lead import Lead
 from domain.merge import LeadState, decide, skips
 from domain.row_ledger import RowBatch
-from domain.rows import Identifier, RowFailed, RowImported, row_event_id
+from domain.rows import Identifier, RowFailed, RowImported
 from projections import dry_run, progress
 from projections.dry_run import StaleSimulation
 from projections.jobs import counters_effect, insert_outcomes_effect, insert_warnings_effect
@@ -103,6 +105,7 @@ class Plan:
     # simulated leads the batch read or made (written when ``changed``).
     dry_claims: list[tuple[str, str, str, str, UUID]] = field(default_factory=list)
     simulated: dict[SimKey, SimulatedLead] = field(default_factory=dict)
+    owners: set[UUID] = field(default_factory=set)  # leads found in the identifier index
 
     def ledger(self, ou_of_job: dict[str, str]) -> list[RowBatch]:
         """One RowsApplied event per job of the batch (see domain.row_ledger)."""
@@ -199,7 +202,7 @@ def plan_batch(
             and (r.job_id, owner) not in sim.leads
         }
     loaded: dict[UUID, Lead] = c.store.load_many(sorted(primary_owners), cache)
-    plan = Plan()
+    plan = Plan(owners=set(index.values()))
     plan.ou_of_job = {r.job_id: r.ou for r in todo}
     for r in todo:
         counts = plan.counters[r.job_id]
@@ -354,16 +357,15 @@ def _plan_simulated(
     counts[column] += 1
 
 
-def _snapshots(c: Container, plan: Plan) -> list[Any]:
-    """The effect storing a snapshot of each lead whose pending events take its version past a
-    multiple of ``SNAPSHOT_EVERY`` (none when no lead does)."""
-    due = [
+def _snapshots(plan: Plan) -> list[Lead]:
+    """The leads whose pending events take their version past a multiple of ``SNAPSHOT_EVERY``:
+    a snapshot of each is stored with the batch."""
+    return [
         lead
         for lead in plan.leads.values()
         if lead.version // SNAPSHOT_EVERY
         > (lead.version - len(lead.pending_events)) // SNAPSHOT_EVERY
     ]
-    return [c.store.snapshot_effect(due)] if due else []
 
 
 def apply_rows(
@@ -380,7 +382,14 @@ def apply_rows(
         try:
             c.store.put(
                 [*plan.leads.values(), *plan.ledger(plan.ou_of_job)],
-                effects=[*plan.effects(), *_snapshots(c, plan)],
+                effects=plan.effects(),
+                # Leads the batch relies on without claiming their versions (unchanged, or
+                # found in the identifier index: a warning may quote their identifiers): an
+                # erasure that committed first makes the batch plan again without them.
+                require_keys=sorted(
+                    plan.owners.union(i for i, ld in plan.leads.items() if not ld.pending_events)
+                ),
+                snapshots=_snapshots(plan),
             )
             if cache is not None:
                 # Committed: every lead of the plan is now as stored at its version. (Leads of
@@ -392,6 +401,8 @@ def apply_rows(
             # A concurrent writer claimed an identifier, updated a lead (or a dry run's
             # simulated lead) or applied a row first.
             log.info("batch conflict (attempt %d): %s", attempt, e)
+            if isinstance(e, LeadKeyMissing) and cache is not None:
+                cache.discard(plan.owners)  # one of them was erased: none is kept as it was
             continue
         except (DataError, psycopg.DataError) as e:
             # A value the database refuses (e.g. a character it cannot store): no retry will
@@ -413,34 +424,3 @@ def apply_rows(
     if plan.outcomes:
         c.store.put(plan.ledger(plan.ou_of_job), effects=plan.effects())
     return [r.job_id]
-
-
-def rows_of_other_ous(c: Container, rows: list[RowImported | RowFailed]) -> list[int]:
-    """Positions in ``rows`` of the rows that no job of theirs owns: their job is unknown, or
-    belongs to another OU than the row says. The importer never writes such a row (a foreign or
-    broken producer does); they are dead letters, never applied."""
-    job_ids = sorted({r.job_id for r in rows})
-    with c.pool.connection() as conn:
-        found = conn.execute(
-            "SELECT job_id, ou FROM import_jobs WHERE job_id = ANY(%b::text[])", (job_ids,)
-        ).fetchall()
-    ou_of_job = {r["job_id"]: r["ou"] for r in found}
-    return [i for i, r in enumerate(rows) if ou_of_job.get(r.job_id) != r.ou]
-
-
-def fail_row(c: Container, ou: str, job_id: str, row: int, error: str) -> bool:
-    """Record row ``row`` of ``ou``'s job ``job_id`` as failed with ``error``, unless it already
-    has an outcome, or the job is closed, unknown or another OU's; True when it was recorded."""
-    with c.pool.connection() as conn:
-        job = conn.execute("SELECT ou FROM import_jobs WHERE job_id = %s", (job_id,)).fetchone()
-    if job is None or job["ou"] != ou:
-        return False
-    failed = RowFailed(
-        event_id=row_event_id(job_id, row),
-        ou=job["ou"],
-        job_id=job_id,
-        row=row,
-        error=error,
-        value="",
-    )
-    return bool(apply_rows(c, [failed]))

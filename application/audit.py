@@ -1,5 +1,7 @@
 """Audit: one lead's history (``GET /leads/{lead_id}/history``, ``leadimport audit``), a page
-at a time: the events after a version, at most ``MAX_HISTORY_LIMIT`` of them."""
+at a time: the events after a version, at most ``MAX_HISTORY_LIMIT`` of them. The history of an
+erased lead lists its events with their types, jobs, rows and times, each marked ``erased``
+and without values."""
 
 from __future__ import annotations
 
@@ -36,7 +38,14 @@ def lead_history_page(
         lead = snapshot_of
     elif not events or type(events[0]) is not Lead.LeadCreated or events[0].ou != ou:
         return None
-    return history_page(events, after, limit, lead)
+    entries, next_after = history_page(events, after, limit, lead)
+    # An erased lead's events read back without their values (adapters/sealing.py): each entry
+    # says so instead of showing changes from and to nothing.
+    erased = {e.originator_version for e in events if getattr(e, "erased", False)}
+    for entry in entries:
+        if entry["version"] in erased:
+            entry["erased"] = True
+    return entries, next_after
 
 
 def audit(

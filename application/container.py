@@ -16,6 +16,7 @@ from kafka import KafkaProducer
 from psycopg_pool import ConnectionPool
 
 from adapters.eventstore import LeadImportStore
+from adapters.kafka import ClientOptions, TopicSettings
 from domain.encodings import GuessEncoding
 
 Clock = Callable[[], datetime]
@@ -46,7 +47,7 @@ def utc_now() -> datetime:
 class Container:
     """Everything a process uses, built once. Close it on shutdown."""
 
-    database_url: str
+    database_url: str = field(repr=False)  # carries the password
     kafka_bootstrap: str
     pool: ConnectionPool[Any]
     store: LeadImportStore
@@ -56,6 +57,10 @@ class Container:
     result_retention: timedelta = RESULT_RETENTION
     # Asked about uploads that are neither UTF-8 nor UTF-16; None: read them as Windows-1252.
     guess_encoding: GuessEncoding | None = None
+    # How every Kafka client connects (TLS, SASL), and what topics are created with; the
+    # producers of ``new_producer`` have the options already.
+    kafka_options: ClientOptions = field(default_factory=ClientOptions)
+    kafka_topics: TopicSettings = field(default_factory=TopicSettings)
     _producer: KafkaProducer | None = field(default=None, repr=False)
     _bulk_producer: KafkaProducer | None = field(default=None, repr=False)
 

@@ -11,7 +11,7 @@ import orjson
 from eventsourcing.persistence import IntegrityError
 
 from adapters.kafka import TOPIC_ROWS
-from application import idempotency, jobs, undo
+from application import erasure, idempotency, jobs, undo
 from application.container import Container
 from application.previews import load_file, purge_expired_files
 from domain import csvfile
@@ -140,6 +140,7 @@ def fail_job(c: Container, job_id: str, reason: str) -> None:
 def sweep(c: Container, stall_timeout_s: float, max_running: int) -> None:
     """Housekeeping between polls; safe to run in several importers at once."""
     purge_expired_files(c)
+    erasure.run_pending(c)  # requested erasures (DELETE /leads/{lead_id})
     idempotency.purge_expired_keys(c)
     jobs.complete_jobs(c, None)
     undo.redrive_stalled_undos(c, stall_timeout_s)

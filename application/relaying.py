@@ -1,7 +1,8 @@
 """Relaying: the outbox relay publishes the event store's lead and job lifecycle events to Kafka.
 
 It tails the event store's notification log (``leadimport_events`` in ``notification_id``
-order), turns each Lead event into one JSON envelope on ``leads.events`` (key: lead id) and each
+order), turns each Lead event into one JSON envelope on ``leads.events`` (key: lead id; a
+``LeadErased`` is followed by a tombstone, ``tombstone``: the same key, no value) and each
 ImportJob lifecycle event (completed, failed, cancelled, undone) into one on
 ``lead-import.job-events`` (key: job id). The position (the last published notification id) is
 stored in PostgreSQL, in ``relay_position``, only after the broker acknowledged the whole batch:
@@ -27,15 +28,13 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from hashlib import sha1
 from typing import Any
 from uuid import UUID
 
-import orjson
 import psycopg
 from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata
@@ -45,7 +44,14 @@ from adapters import kafka, postgres
 from adapters.kafka import TOPIC_JOB_EVENTS, TOPIC_LEAD_EVENTS
 from application import dead_letters
 from application.container import Container
-from domain.import_job import ImportJob, public_job_id
+from application.envelopes import (
+    JOB_LIFECYCLE,
+    Outgoing,
+    Tombstone,
+    envelope,
+    tombstone,
+)
+from domain.import_job import ImportJob
 from domain.lead import Lead
 
 log = logging.getLogger(__name__)
@@ -56,19 +62,18 @@ IDLE_WAIT_S = 0.15  # longest sleep when the log is drained (a NOTIFY wakes the 
 FLUSH_TIMEOUT_S = 60.0
 TOPIC_CHECK_S = 5.0  # how often an idle relay checks that its topics are still there
 OU_CACHE_MAX = 500_000  # lead/job id -> OU entries kept before the cache starts over
-SCHEMA_VERSION = 1  # of an event type's ``data``, unless the event class declares class_version
-# Fixed forever: event ids are uuid5(EVENT_ID_NAMESPACE, "<aggregate id>:<version>").
-EVENT_ID_NAMESPACE = UUID("6f3a1c52-5e0b-4d7e-9a43-2b1f0c8e7d15")
-_NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
-JOB_LIFECYCLE = frozenset({"JobCompleted", "JobFailed", "JobCancelled", "JobUndone"})
 TOPICS = (TOPIC_LEAD_EVENTS, TOPIC_JOB_EVENTS)
+# The stored events' topics that are published: the others (``RowsApplied``, the job's inner
+# progress) are never decoded (nor their keys read).
+PUBLISHED_TOPICS = frozenset(
+    get_topic(cls)
+    for owner, names in ((Lead, None), (ImportJob, JOB_LIFECYCLE))
+    for name, cls in vars(owner).items()
+    if isinstance(cls, type) and issubclass(cls, owner.Event) and (names is None or name in names)
+)
 ATTEMPTS = 3  # an event that cannot be read this often is parked as a dead letter
 # Not the event's fault: the session ends (and starts over) rather than park anything.
 NOT_THE_EVENTS_FAULT = (KafkaError, *postgres.UNAVAILABLE)
-# Keys of an event's state that the envelope carries itself (or that are library bookkeeping).
-ENVELOPE_KEYS = frozenset(
-    {"originator_id", "originator_version", "timestamp", "originator_topic", "ou", "job_id", "row"}
-)
 
 
 class PublishFailed(RuntimeError):
@@ -85,59 +90,6 @@ class TopicLost(PublishFailed):
     like the embedded one on a restart): the acknowledgements of the batch prove nothing."""
 
 
-def event_id(originator_id: UUID, version: int) -> str:
-    """The envelope ``id`` of a stored event: the same for every (re)publication of it.
-
-    ``str(uuid5(EVENT_ID_NAMESPACE, f"{originator_id}:{version}"))``, computed the way
-    ``uuid5`` does (SHA-1 of namespace and name, version and variant bits set) without building
-    two UUID objects per event.
-    """
-    name = f"{originator_id}:{version}".encode()
-    digest = bytearray(sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).digest())
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = digest[:16].hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One record to publish."""
-
-    topic: str
-    key: bytes
-    value: bytes
-
-
-def envelope(event: Any, ou: str | None) -> Outgoing | None:
-    """The record for a decoded stored event, or None for events that are not published (the
-    other ImportJob events, such as ``JobQueued`` or ``JobStarted``: the job's inner progress)."""
-    cls = type(event)
-    name = cls.__name__
-    if isinstance(event, Lead.Event):
-        topic, key = TOPIC_LEAD_EVENTS, str(event.originator_id)
-        lead_id: str | None = key
-        job_id: str | None = getattr(event, "job_id", None)
-    elif isinstance(event, ImportJob.Event) and name in JOB_LIFECYCLE:
-        topic, key = TOPIC_JOB_EVENTS, public_job_id(event.originator_id)
-        lead_id, job_id = None, key
-    else:
-        return None
-    state = vars(event)
-    body = {
-        "id": event_id(event.originator_id, event.originator_version),
-        "type": name,
-        "schema_version": getattr(cls, "class_version", None) or SCHEMA_VERSION,
-        "ou": ou,
-        "lead_id": lead_id,
-        "occurred_at": event.timestamp,
-        "job_id": job_id,
-        "row": state.get("row"),
-        "data": {k: v for k, v in state.items() if k not in ENVELOPE_KEYS},
-    }
-    return Outgoing(topic, key.encode(), orjson.dumps(body, option=orjson.OPT_UTC_Z))
-
-
 class Relay:
     """One relay session: holds the lock, reads the log from its position, publishes."""
 
@@ -152,13 +104,19 @@ class Relay:
         self.c = c
         self.stop = stop
         self.conn = conn  # holds the advisory lock, LISTENs, and records the position
-        kafka.create_topics(c.kafka_bootstrap, TOPICS, partitions)  # gone after a broker loss
-        self.admin = KafkaAdminClient(
-            bootstrap_servers=c.kafka_bootstrap, client_id="leadimport-relay-admin"
+        kafka.create_topics(  # gone after a broker loss
+            c.kafka_bootstrap,
+            TOPICS,
+            partitions,
+            options=c.kafka_options,
+            settings=c.kafka_topics,
+        )
+        self.admin = kafka.admin_client(
+            c.kafka_bootstrap, c.kafka_options, client_id="leadimport-relay-admin"
         )
         try:
             self.topic_ids = _topic_ids(self.admin)
-            self.producer = _make_relay_producer(c.kafka_bootstrap)
+            self.producer = _make_relay_producer(c.kafka_bootstrap, c.kafka_options)
         except BaseException:
             self.admin.close()
             raise
@@ -197,7 +155,9 @@ class Relay:
         futures: list[FutureRecordMetadata] = []
         for out in self._outgoing(notifications):
             if out is not None:
-                futures.append(send(out.topic, key=out.key, value=out.value))
+                futures.append(
+                    send(out.topic, key=out.key, value=out.value, headers=list(out.headers))
+                )
         # flush() waits but does not raise: a failed record only shows on its future.
         self.producer.flush(timeout=FLUSH_TIMEOUT_S)
         for f in futures:
@@ -225,13 +185,14 @@ class Relay:
             )
         return len(notifications)
 
-    def _outgoing(self, notifications: Sequence[Notification]) -> list[Outgoing | None]:
+    def _outgoing(self, notifications: Sequence[Notification]) -> list[Outgoing | Tombstone | None]:
         """The record of each notification (None: not published). One the relay cannot read or
         shape raises ``EventUnreadable`` (the session starts over) until it failed
         ``ATTEMPTS`` times; then it is parked as a dead letter and left out."""
-        to_domain = self.c.store.mapper.to_domain_event
+        published = [n for n in notifications if n.topic in PUBLISHED_TOPICS]
+        to_domain = self.c.store.decoder(published)  # the batch's keys, read at once
         decoded: list[tuple[Notification, Any]] = []
-        for n in notifications:
+        for n in published:
             try:
                 decoded.append((n, to_domain(n)))
             except NOT_THE_EVENTS_FAULT:
@@ -239,12 +200,14 @@ class Relay:
             except Exception as e:
                 self._unreadable(n, e)
         ous, unreadable_first = self._ous_of([event for _, event in decoded])
-        out: list[Outgoing | None] = []
+        out: list[Outgoing | Tombstone | None] = []
         for n, event in decoded:
             try:
                 if event.originator_id in unreadable_first:
                     raise unreadable_first[event.originator_id]
                 out.append(envelope(event, ous.get(event.originator_id)))
+                if isinstance(event, Lead.LeadErased):
+                    out.append(tombstone(event))
             except NOT_THE_EVENTS_FAULT:
                 raise
             except Exception as e:
@@ -354,7 +317,7 @@ def _channel(c: Container) -> str:
     return channel
 
 
-def _make_relay_producer(bootstrap: str) -> KafkaProducer:
+def _make_relay_producer(bootstrap: str, options: kafka.ClientOptions) -> KafkaProducer:
     # One request in flight: with retries and no idempotence, a second in-flight request could
     # land before a retried first one and put a lead's events out of order in its partition.
     # Records wait for the flush at the end of the batch (linger longer than a batch takes to
@@ -362,6 +325,7 @@ def _make_relay_producer(bootstrap: str) -> KafkaProducer:
     # thread with a system call, about 7,700 wake-ups per 100k events.
     return kafka.make_producer(
         bootstrap,
+        options,
         linger_ms=100,
         batch_size=1024 * 1024,
         max_in_flight_requests_per_connection=1,
@@ -382,5 +346,10 @@ def republish(c: Container, notification_id: int) -> bool:
         ou = getattr(first, "ou", None)
     out = envelope(event, ou)
     if out is not None:
-        c.producer.send(out.topic, key=out.key, value=out.value).get(timeout=FLUSH_TIMEOUT_S)
+        c.producer.send(out.topic, key=out.key, value=out.value, headers=list(out.headers)).get(
+            timeout=FLUSH_TIMEOUT_S
+        )
+    if isinstance(event, Lead.LeadErased):
+        erased = tombstone(event)
+        c.producer.send(erased.topic, key=erased.key, value=None).get(timeout=FLUSH_TIMEOUT_S)
     return True

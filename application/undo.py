@@ -7,6 +7,8 @@ compensating events with their read-model effects (``leads_view`` upsert or dele
 released) in one transaction. The job is ``undoing`` throughout, so lead workers never apply a
 late row of it (they only apply rows of queued or in-progress jobs).
 
+A lead erased before the undo reached it is left alone and counted (``leads_erased``).
+
 Exactly once on an at-least-once request: a lead that already carries a compensation of the job
 is not compensated again (the decision sees it), and a concurrent writer (a lead worker applying
 another import, a second undo run) makes the batch fail on the lead's version: it is re-read and
@@ -25,6 +27,7 @@ from eventsourcing.persistence import IntegrityError
 from psycopg import Cursor
 
 from adapters.eventstore import project
+from adapters.keys import LeadKeyMissing
 from application import jobs
 from application.container import Container
 from domain.errors import Conflict
@@ -44,28 +47,39 @@ class UndoStuck(RuntimeError):
 
 
 def handle_undo_request(c: Container, job_id: str) -> None:
-    """Undo ``job_id`` if it is ``undoing`` (anything else: a duplicate or stale request)."""
-    job = jobs.get_job_aggregate(c, job_id)
-    if job is None or job.status != UNDOING:
-        return
-    report = UndoReport()
-    kinds: dict[str, frozenset[str]] = {}
-    lead_ids = touched_leads(c, job_id)
-    for start in range(0, len(lead_ids), BATCH_SIZE):
-        for undo in undo_leads(c, job_id, lead_ids[start : start + BATCH_SIZE], kinds):
-            report.add(undo)
-    try:
-        job.finish_undo(report.as_dict())
-        jobs.save_job(c, job)
-    except (Conflict, IntegrityError):
-        log.info("job %s: another run finished the undo first", job_id)
-        return
+    """Undo ``job_id`` if it is ``undoing`` (anything else: a duplicate or stale request).
+
+    A lead erased while the undo ran is left out of it: its report entries would hold data of
+    the person, so the report is made again (the erased lead then counts as ``leads_erased``)."""
+    for _ in range(CONFLICT_RETRIES):
+        job = jobs.get_job_aggregate(c, job_id)
+        if job is None or job.status != UNDOING:
+            return
+        report = UndoReport()
+        kinds: dict[str, frozenset[str]] = {}
+        lead_ids = touched_leads(c, job_id)
+        for start in range(0, len(lead_ids), BATCH_SIZE):
+            for undo in undo_leads(c, job_id, lead_ids[start : start + BATCH_SIZE], kinds):
+                report.add(undo)
+        try:
+            job.finish_undo(report.as_dict())
+            jobs.save_job(c, job)
+            break
+        except LeadKeyMissing:
+            log.info("job %s: a lead of the undo was erased meanwhile; deciding again", job_id)
+            continue
+        except (Conflict, IntegrityError):
+            log.info("job %s: another run finished the undo first", job_id)
+            return
+    else:
+        raise UndoStuck(f"job {job_id}: leads kept being erased while the undo finished")
     log.info(
-        "job %s undone: %d leads deleted, %d reverted, %d changes not undone",
+        "job %s undone: %d leads deleted, %d reverted, %d changes not undone, %d erased",
         job_id,
         report.leads_deleted,
         report.leads_reverted,
         report.not_undone_total,
+        report.leads_erased,
     )
 
 

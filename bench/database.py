@@ -78,6 +78,11 @@ def preload_leads(database_url: str, ou: str, count: int) -> None:
             "  'class_version', 2)::text, 'UTF8') FROM pre",
             (ou,),
         )
+        # Their keys (adapters/keys.py), as the upgrade gives leads stored in plain before.
+        conn.execute(
+            "INSERT INTO lead_keys (lead_id, key)"
+            " SELECT lead_id, uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()) FROM pre"
+        )
         conn.execute(
             "INSERT INTO lead_identifiers (ou, kind, value, lead_id)"
             " SELECT %s, 'email', email, lead_id FROM pre",

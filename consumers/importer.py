@@ -14,7 +14,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from adapters import postgres
+from adapters import log_context, postgres
 from adapters.kafka import TOPIC_JOBS, make_consumer
 from application import dead_letters, importing
 from application.container import Container
@@ -31,9 +31,10 @@ def handle_records(
     """Act on the requests until the database answers: every step is idempotent (rows that have
     an outcome are not published again, a duplicate row is skipped by the lead workers)."""
     requests = [importing.decode_request(r.value) for r in records]
-    postgres.retry_while_unavailable(
-        lambda: importing.handle_job_requests(c, requests, max_running), stop
-    )
+    with log_context.job(log_context.only_job(r.get("job_id") for r in requests)):
+        postgres.retry_while_unavailable(
+            lambda: importing.handle_job_requests(c, requests, max_running), stop
+        )
 
 
 def park(
@@ -70,7 +71,9 @@ def sweep_when_possible(c: Container, stall_timeout_s: float, max_running: int) 
 
 
 def run(c: Container, stop: threading.Event, stall_timeout_s: float, max_running: int) -> None:
-    consumer = make_consumer(c.kafka_bootstrap, GROUP, [TOPIC_JOBS], max_poll_records=50)
+    consumer = make_consumer(
+        c.kafka_bootstrap, GROUP, [TOPIC_JOBS], c.kafka_options, max_poll_records=50
+    )
     loop.run(
         consumer,
         lambda records: handle_records(c, records, max_running, stop),

@@ -22,10 +22,10 @@ from typing import Any
 
 import orjson
 
-from adapters import postgres
+from adapters import log_context, postgres
 from adapters.eventstore import AggregateCache
 from adapters.kafka import TOPIC_ROWS, make_consumer
-from application import applying, dead_letters, jobs
+from application import applying, dead_letters, jobs, row_checks
 from application.container import Container
 from consumers import loop
 from domain.rows import RowFailed, RowImported
@@ -48,7 +48,19 @@ def handle_records(
     c: Container, records: list[Any], stop: threading.Event, cache: AggregateCache | None = None
 ) -> None:
     rows = [parse(r.value) for r in records]
-    foreign = postgres.retry_while_unavailable(lambda: applying.rows_of_other_ous(c, rows), stop)
+    # Log lines of the batch name its job when it is all one job's rows (the usual case).
+    with log_context.job(log_context.only_job(r.job_id for r in rows)):
+        _apply(c, records, rows, stop, cache)
+
+
+def _apply(
+    c: Container,
+    records: list[Any],
+    rows: list[RowImported | RowFailed],
+    stop: threading.Event,
+    cache: AggregateCache | None,
+) -> None:
+    foreign = postgres.retry_while_unavailable(lambda: row_checks.rows_of_other_ous(c, rows), stop)
     if foreign:
         for i in foreign:
             _park(c, records[i], NOT_OWNED, 1, datetime.now(UTC), fail_its_row=False)
@@ -85,7 +97,7 @@ def _park(
             f"This row could not be processed (dead letter {letter}); an operator can see why "
             "with 'leadimport dead-letters list'. Import the row again once it is fixed."
         )
-        if applying.fail_row(c, ou, job_id, row, message):
+        if row_checks.fail_row(c, ou, job_id, row, message):
             jobs.complete_jobs(c, [job_id])
 
 
@@ -106,7 +118,9 @@ def _named_row(value: bytes | None) -> tuple[str | None, str | None, int | None]
 
 
 def run(c: Container, stop: threading.Event) -> None:
-    consumer = make_consumer(c.kafka_bootstrap, GROUP, [TOPIC_ROWS], max_poll_records=BATCH_SIZE)
+    consumer = make_consumer(
+        c.kafka_bootstrap, GROUP, [TOPIC_ROWS], c.kafka_options, max_poll_records=BATCH_SIZE
+    )
     cache = AggregateCache(applying.LEAD_CACHE_SIZE)
     loop.run(
         consumer,

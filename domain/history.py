@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from eventsourcing.domain import OriginatorIDError, OriginatorVersionError
 
@@ -49,6 +49,7 @@ class HistoryEntry(TypedDict):
     job_id: str | None
     row: int | None
     changes: list[Change]
+    erased: NotRequired[bool]  # the lead was erased: its values are gone (application/audit.py)
 
 
 # What a reader sees of a lead: profile fields, and identifier values per kind, in order.

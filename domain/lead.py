@@ -110,6 +110,20 @@ class Lead(Aggregate):
         job_id: str
         undo: bool
 
+    class LeadErased(Aggregate.Event):
+        """The person asked to be erased (GDPR Art. 17, CCPA): the key their personal data was
+        sealed with is destroyed in the same transaction (application/erasure.py).
+
+        It carries no personal data: ``reason`` (one of ``ERASURE_REASONS``) and the id of the
+        erasure request (who asked and when is in the erasure log). Read models: as
+        ``LeadDeleted`` (no ``leads_view`` row, identifiers released). The lead's earlier events
+        read back with their personal fields empty (``PERSONAL_FIELDS``); nothing writes to the
+        lead again.
+        """
+
+        reason: str
+        erasure_id: str
+
     @event(LeadCreated)
     def __init__(
         self,
@@ -126,6 +140,7 @@ class Lead(Aggregate):
         self.identifiers: dict[str, list[str]] = {}
         self.fields: dict[str, str] = dict(fields)
         self.deleted = False
+        self.erased = False
         self._add(primary)
         for alias in aliases:
             self._add(alias)
@@ -191,6 +206,8 @@ class Lead(Aggregate):
 
     @event(LeadAliasRemoved)
     def _alias_removed(self, alias: dict[str, str], job_id: str, undo: bool) -> None:
+        if "value" not in alias:
+            return  # read back after an erasure: nothing left of it
         values = self.identifiers.get(alias["kind"], [])
         if alias["value"] in values:
             values.remove(alias["value"])
@@ -206,7 +223,22 @@ class Lead(Aggregate):
         self.deleted = True
         self.identifiers = {}
 
+    def erase(self, reason: str, erasure_id: str) -> None:
+        """Erase the person: the lead drops every value it holds and counts as deleted."""
+        if reason not in ERASURE_REASONS:
+            raise ValueError(f"unknown erasure reason {reason!r}")
+        self._erased(reason=reason, erasure_id=erasure_id)
+
+    @event(LeadErased)
+    def _erased(self, reason: str, erasure_id: str) -> None:
+        self.deleted = True
+        self.erased = True
+        self.identifiers = {}
+        self.fields = {}
+
     def _add(self, identifier: dict[str, str]) -> None:
+        if "value" not in identifier:
+            return  # an identifier of an event read back after an erasure: nothing left of it
         values = self.identifiers.setdefault(identifier["kind"], [])
         if identifier["value"] not in values:
             values.append(identifier["value"])
@@ -224,3 +256,19 @@ class Lead(Aggregate):
 
 
 _LEAD_TOPIC = get_topic(Lead)
+
+# Why a lead was erased (``LeadErased.reason``): codes, never free text.
+ERASURE_REASONS = ("data_subject_request", "consent_withdrawn", "legal_obligation", "other")
+
+# The personal data of each Lead event: what the event store keeps sealed with the lead's own
+# key (adapters/sealing.py), and what reads back as the empty value here once the key is gone.
+# Everything else (type, ids, version, time, OU, job, row, source, undo flags) stays readable.
+PERSONAL_FIELDS: dict[type, dict[str, Any]] = {
+    Lead.LeadCreated: {"primary": {}, "fields": {}, "aliases": []},
+    Lead.LeadProfileUpdated: {"changed": {}},
+    Lead.LeadAliasAdded: {"alias": {}},
+    Lead.LeadProfileReverted: {"fields": {}},
+    Lead.LeadAliasRemoved: {"alias": {}},
+}
+# ... and of a snapshot of a lead (its ``state``).
+PERSONAL_STATE: dict[str, Any] = {"identifiers": {}, "fields": {}}

@@ -22,6 +22,8 @@ change* is an event on the lead after J's event in question that
    have reached the lead through that alias (or stated it again); the alias is kept rather than
    taking away an identifier a later import relied on.
 4. Rows of J that changed nothing left no event and need nothing undone.
+5. A lead that was erased (``LeadErased``) is left alone: nothing of it is left to undo, and
+   the report counts it (``leads_erased``) and lists its id (``erased_lead_ids``).
 
 Idempotence: the compensations of one lead are appended in one transaction. A lead that already
 carries a compensation of J was handled by an earlier run (a redelivered undo request after a
@@ -43,6 +45,8 @@ COMPENSATIONS = (Lead.LeadProfileReverted, Lead.LeadAliasRemoved, Lead.LeadDelet
 # Entries of "not undone" kept in the job's report; the total is always counted. A report is
 # stored in one event, which must stay small whatever the size of the import.
 MAX_LISTED = 1000
+# What an entry of a report says about a lead erased after the report was made.
+ERASED_REASON = "The lead was erased since: what this entry said about it is gone."
 
 What = Literal["lead", "field", "alias"]
 
@@ -69,6 +73,7 @@ class LeadUndo:
     remove_aliases: list[dict[str, str]] = field(default_factory=list)
     not_undone: list[NotUndone] = field(default_factory=list)
     already_applied: bool = False  # an earlier run appended these compensations
+    erased: bool = False  # the lead was erased: nothing of it is undone
 
     @property
     def compensates(self) -> bool:
@@ -82,8 +87,9 @@ def identifier_kinds(job: ImportJob) -> frozenset[str]:
 
 
 def job_ids(events: Sequence[Any]) -> set[str]:
-    """The jobs whose events are in ``events`` (to look up their identifier kinds)."""
-    return {_job(e) for e in events}
+    """The jobs whose events are in ``events`` (to look up their identifier kinds); a
+    ``LeadErased`` comes from no job."""
+    return {_job(e) for e in events if not isinstance(e, Lead.LeadErased)}
 
 
 def _job(event: Any) -> str:
@@ -121,6 +127,8 @@ def decide_undo(
     kept, never removed on a guess).
     """
     lead_id: UUID = events[0].originator_id
+    if any(isinstance(e, Lead.LeadErased) for e in events):
+        return LeadUndo(lead_id, erased=True)
     cut = next((i for i, e in enumerate(events) if is_compensation(e) and _job(e) == job_id), None)
     history = events if cut is None else events[:cut]
     result = LeadUndo(lead_id, already_applied=cut is not None)
@@ -243,8 +251,15 @@ class UndoReport:
     aliases_removed: int = 0
     not_undone: list[dict[str, Any]] = field(default_factory=list)
     not_undone_total: int = 0
+    leads_erased: int = 0
+    erased_lead_ids: list[str] = field(default_factory=list)
 
     def add(self, undo: LeadUndo) -> None:
+        if undo.erased:
+            self.leads_erased += 1
+            if len(self.erased_lead_ids) < MAX_LISTED:
+                self.erased_lead_ids.append(str(undo.lead_id))
+            return
         if undo.delete:
             self.leads_deleted += 1
         elif undo.compensates:
@@ -264,7 +279,29 @@ class UndoReport:
             "aliases_removed": self.aliases_removed,
             "not_undone": list(self.not_undone),
             "not_undone_total": self.not_undone_total,
+            "leads_erased": self.leads_erased,
+            "erased_lead_ids": list(self.erased_lead_ids),
         }
+
+
+def redact_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A "not undone" entry of a report whose lead was erased: the alias value and the reason
+    (which quotes it) are gone, the rest stays."""
+    redacted = {k: v for k, v in entry.items() if k not in ("alias", "reason", "_sealed_")}
+    if "alias" in entry:
+        redacted["alias"] = {"kind": entry["alias"]["kind"]}
+    redacted["reason"] = ERASED_REASON
+    return redacted
+
+
+def redact_report(report: Mapping[str, Any], lead_id: str) -> dict[str, Any]:
+    """``report`` with the entries of ``lead_id`` that hold personal data (an alias) redacted
+    (``redact_entry``), as they read back from the event store once the lead's key is gone."""
+    entries = [
+        redact_entry(e) if e.get("lead_id") == lead_id and "alias" in e else e
+        for e in report.get("not_undone", ())
+    ]
+    return {**report, "not_undone": entries}
 
 
 def _entry(lead_id: UUID, item: NotUndone) -> dict[str, Any]:

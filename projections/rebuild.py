@@ -5,9 +5,9 @@ Every event type is handled explicitly (``LEAD_EVENTS``, ``JOB_EVENTS``, ``RowsA
 other stops the replay with ``UnknownEvent``, before the swap, so a new event type cannot be
 silently left out of the rebuild. A lead event is applied to the ``Lead`` aggregate itself
 (``event.mutate``): the rebuilt row is the aggregate's read shape, the way the lead worker and
-the undo write it; a deleted lead has no ``leads_view`` row and holds no identifiers. Aggregates
-are cached (up to ``CACHE_MAX``); one not in the cache is loaded from the events up to the
-rebuild's position.
+the undo write it; a deleted (or erased) lead has no ``leads_view`` row and holds no identifiers.
+Aggregates are cached (up to ``CACHE_MAX``); one not in the cache is loaded from the events up to
+the rebuild's position.
 
 Leads come from Lead events only. A dry-run job stores none (its simulation lives in the
 ``dry_run_*`` tables, which the replay leaves alone): its ``RowsApplied`` rebuild its outcomes,
@@ -52,6 +52,7 @@ LEAD_EVENTS: frozenset[type] = frozenset(
         Lead.LeadProfileReverted,
         Lead.LeadAliasRemoved,
         Lead.LeadDeleted,
+        Lead.LeadErased,  # like LeadDeleted; its earlier events read back without values
     }
 )
 # Each of them is projected by projections.jobs.job_event_effects.
@@ -131,7 +132,9 @@ class Rebuild:
         )
 
     def apply_page(self, page: Sequence[Notification]) -> int:
-        decoded = [(n, self._decode(n)) for n in page]
+        # The keys the page's events are sealed with, read at once (adapters/sealing.py).
+        decode = self.app.decoder(page)
+        decoded = [(n, self._decode(n, decode)) for n in page]
         self._load_missing([e for _, e in decoded])
         with self.conn.cursor() as curs:
             for notification, event in decoded:
@@ -145,9 +148,9 @@ class Rebuild:
             self.aggregates.clear()
         return len(page)
 
-    def _decode(self, notification: Notification) -> Any:
+    def _decode(self, notification: Notification, decode: Callable[[Notification], Any]) -> Any:
         try:
-            return self.app.mapper.to_domain_event(notification)
+            return decode(notification)
         except TopicError as e:
             raise UnknownEvent(_unknown(notification, "whose class no longer exists")) from e
 

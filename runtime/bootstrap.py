@@ -8,6 +8,7 @@ from datetime import timedelta
 from adapters import charset, kafka, postgres
 from adapters.eventstore import open_event_store
 from application.container import RESULT_RETENTION, Clock, Container, Limits, utc_now
+from runtime.kafka_settings import KafkaSettings
 from runtime.settings import Settings
 
 
@@ -34,18 +35,23 @@ def build(
     pool_size: int = 8,
     limits: Limits | None = None,
     result_retention: timedelta | None = None,
+    kafka_settings: KafkaSettings | None = None,
 ) -> Container:
     """The container of a process; ``limits``: the defaults of `Limits` unless given (the
     processes pass `limits_from` their settings); ``result_retention``: 7 days unless given
-    (the processes pass `result_retention_from` their settings)."""
+    (the processes pass `result_retention_from` their settings); ``kafka_settings``: plain TCP
+    and the default topic settings unless given (the processes pass their ``settings.kafka``)."""
+    kafka_settings = kafka_settings or KafkaSettings()
     return Container(
         database_url=database_url,
         kafka_bootstrap=kafka_bootstrap,
         pool=postgres.make_pool(database_url, max_size=pool_size),
         store=open_event_store(database_url),
-        new_producer=functools.partial(kafka.make_producer, kafka_bootstrap),
+        new_producer=functools.partial(kafka.make_producer, kafka_bootstrap, kafka_settings.client),
         clock=clock,
         limits=limits or Limits(),
         result_retention=RESULT_RETENTION if result_retention is None else result_retention,
         guess_encoding=charset.guess_encoding,
+        kafka_options=kafka_settings.client,
+        kafka_topics=kafka_settings.topics,
     )

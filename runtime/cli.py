@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runtime import client
+from runtime import client, logs, token_commands
 from runtime.settings import Settings
 from runtime.supervisor import Services, cmd_up, prepare, services
 
@@ -42,6 +42,7 @@ def _container(settings: Settings) -> Container:
         bootstrap_servers,
         limits=bootstrap.limits_from(settings),
         result_retention=bootstrap.result_retention_from(settings),
+        kafka_settings=settings.kafka,
     )
 
 
@@ -49,19 +50,35 @@ def cmd_api(settings: Settings) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.ratelimit import TokenBuckets
 
+    try:
+        rate_limit = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+    except ValueError as e:
+        raise SystemExit(
+            f"LEADIMPORT_RATE_LIMIT_PER_SECOND / LEADIMPORT_RATE_LIMIT_BURST: {e}"
+        ) from None
     c = _container(settings)
     try:
         uvicorn.run(
-            create_app(c),
+            create_app(c, rate_limit, consumer_groups=_consumer_groups()),
             host=settings.host,
             port=settings.port,
             log_level="warning",
+            log_config=None,  # uvicorn's records go through ours (runtime/logs.py: redacted)
             access_log=False,
         )
     finally:
         c.close()
     return 0
+
+
+def _consumer_groups() -> dict[str, list[str]]:
+    """The workers' consumer groups and their topics, whose lag ``GET /metrics`` reports."""
+    from adapters.kafka import TOPIC_JOBS, TOPIC_ROWS
+    from consumers import importer, leads
+
+    return {importer.GROUP: [TOPIC_JOBS], leads.GROUP: [TOPIC_ROWS]}
 
 
 # Workers allocate tens of thousands of short-lived objects per batch (row messages, events,
@@ -117,25 +134,9 @@ def cmd_services(settings: Settings) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     with services(settings) as s:
         prepare(s, settings)
-        print(f"DATABASE_URL={s.database_url}")
+        print(f"DATABASE_URL={s.printable_database_url}")
         print(f"KAFKA_BOOTSTRAP_SERVERS={s.kafka_bootstrap}", flush=True)
         stop.wait()
-    return 0
-
-
-def cmd_token_create(settings: Settings, ou: str) -> int:
-    from adapters import postgres
-    from adapters.tokens import create_token
-
-    with services(settings, need_kafka=False) as s:
-        postgres.migrate(s.database_url)
-        pool = postgres.make_pool(s.database_url, max_size=1)
-        try:
-            token = create_token(pool, ou)
-        finally:
-            pool.close()
-    print(f"Created a token for OU {ou!r}:", file=sys.stderr)
-    print(token)
     return 0
 
 
@@ -200,6 +201,52 @@ def _at_least(low: int) -> Callable[[str], int]:
     return parse
 
 
+def cmd_erase(settings: Settings, args: argparse.Namespace) -> int:
+    """Erase a lead now (application/erasure.py) and print what was done as JSON."""
+    import uuid
+
+    import orjson
+
+    from application import erasure
+    from domain.errors import DomainError
+    from domain.identifiers import KINDS, IdentifierError
+    from runtime import bootstrap
+
+    with services(settings, need_kafka=False) as s:
+        c = bootstrap.build(s.database_url, s.kafka_bootstrap, pool_size=2)
+        try:
+            if args.lead_id is not None:
+                try:
+                    lead_id = uuid.UUID(args.lead_id)
+                except ValueError:
+                    print(f"--lead-id {args.lead_id!r} is not a lead id (a UUID)", file=sys.stderr)
+                    return 2
+            else:
+                kind, raw = next((k, getattr(args, k)) for k in KINDS if getattr(args, k))
+                found = erasure.lead_of(c, args.ou, kind, raw, args.default_country)
+                if found is None:
+                    print(
+                        f"no lead of OU {args.ou!r} has the {kind} {raw!r} (an erased lead's "
+                        "identifiers are released: erase by --lead-id to finish an erasure)",
+                        file=sys.stderr,
+                    )
+                    return 1
+                lead_id = found
+            request, _ = erasure.request_erasure(
+                c, args.ou, lead_id, f"cli:{args.requested_by}", args.reason
+            )
+            if request["status"] != "done":  # under the importer's lease (never both at once)
+                request = erasure.carry_out_now(c, request["erasure_id"])
+        except (DomainError, IdentifierError) as e:
+            print(f"lead not erased: {e.message}", file=sys.stderr)
+            return 1
+        finally:
+            c.close()
+    options = orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS | orjson.OPT_INDENT_2
+    print(orjson.dumps(request, option=options).decode())
+    return 0
+
+
 def cmd_dead_letters(settings: Settings, args: argparse.Namespace) -> int:
     """List the dead letters, or re-drive some or all of them (application/redrive.py)."""
     import orjson
@@ -214,7 +261,9 @@ def cmd_dead_letters(settings: Settings, args: argparse.Namespace) -> int:
         )
     with services(settings, need_kafka=False) as s:
         kafka_bootstrap = settings.kafka_bootstrap_servers or ""
-        c = bootstrap.build(s.database_url, kafka_bootstrap, pool_size=1)
+        c = bootstrap.build(
+            s.database_url, kafka_bootstrap, pool_size=1, kafka_settings=settings.kafka
+        )
         try:
             if args.dead_letters_command == "list":
                 letters = dead_letters.list_dead_letters(
@@ -240,24 +289,27 @@ def cmd_dead_letters(settings: Settings, args: argparse.Namespace) -> int:
             c.close()
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("leadimport")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
     logging.getLogger("kafka").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(prog="leadimport", description="Lead Import service")
+    parser.add_argument("--version", action="version", version=f"leadimport {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="start everything (embedded services unless configured)")
     sub.add_parser("api", help="run the HTTP API")
     worker = sub.add_parser("worker", help="run one worker")
     worker.add_argument("name", choices=WORKERS)
     sub.add_parser("services", help="run only the embedded PostgreSQL and broker")
-    token = sub.add_parser("token", help="manage API tokens")
-    token_sub = token.add_subparsers(dest="token_command", required=True)
-    create = token_sub.add_parser("create", help="create a token bound to an OU")
-    create.add_argument("--ou", required=True)
+    token_commands.add_commands(sub)
     sub.add_parser("replay", help="rebuild every projection from the events, then swap it in")
     audit = sub.add_parser("audit", help="print the history of the lead holding an identifier")
     identifier = audit.add_mutually_exclusive_group(required=True)
@@ -277,6 +329,24 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="events per page (default 100, at most 1000: application/audit.py)",
     )
+    erase = sub.add_parser("erase", help="erase a lead (GDPR Art. 17) now, and say what was done")
+    whose = erase.add_mutually_exclusive_group(required=True)
+    whose.add_argument("--lead-id", help="the lead's id")
+    for kind in ("email", "phone", "cookie", "external-id", "social"):
+        whose.add_argument(f"--{kind}", help=f"the lead's {kind.replace('-', ' ')}")
+    erase.add_argument("--ou", required=True, help="the lead's OU")
+    erase.add_argument("--default-country", default="US", help="for a phone without +country")
+    erase.add_argument(
+        "--reason",
+        default="data_subject_request",
+        choices=("data_subject_request", "consent_withdrawn", "legal_obligation", "other"),
+        help="kept in the erasure log and in LeadErased (default: data_subject_request)",
+    )
+    erase.add_argument(
+        "--requested-by",
+        default=os.environ.get("USER", "operator"),
+        help="who asked, for the erasure log (default: $USER); logged as cli:<this>",
+    )
     letters = sub.add_parser("dead-letters", help="records and events the workers parked")
     letters_sub = letters.add_subparsers(dest="dead_letters_command", required=True)
     listing = letters_sub.add_parser("list", help="print the dead letters as JSON, oldest first")
@@ -291,8 +361,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in client.COMMANDS:  # an API client: no settings, no data folder
         return client.run(args)
+    # No folder is made here: the embedded PostgreSQL makes the data folder when it starts, and
+    # `up` its assignments folder; with DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS set, a process
+    # writes nothing to disk (the image runs from a read-only folder: tests/production).
     settings = Settings.from_env()
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    role = args.name if args.command == "worker" else args.command
+    logs.configure(
+        os.environ.get("LOG_LEVEL", "INFO"),
+        settings.log_format,
+        role,
+        secrets=[settings.kafka.client.sasl_password],
+    )
     if args.command == "up":
         return cmd_up(settings)
     if args.command == "api":
@@ -305,9 +384,11 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_replay(settings)
     if args.command == "audit":
         return cmd_audit(settings, args)
+    if args.command == "erase":
+        return cmd_erase(settings, args)
     if args.command == "dead-letters":
         return cmd_dead_letters(settings, args)
-    return cmd_token_create(settings, args.ou)
+    return token_commands.run(settings, args)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,12 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
-from adapters.kafka import ALL_TOPICS, ASSIGNMENT_DIR_ENV
+from adapters.kafka import ALL_TOPICS, ASSIGNMENT_DIR_ENV, PLAINTEXT, ClientOptions
+from runtime.logs import redact
 from runtime.settings import Settings
 
 log = logging.getLogger("leadimport")
@@ -26,8 +28,15 @@ log = logging.getLogger("leadimport")
 
 @dataclass
 class Services:
-    database_url: str
+    database_url: str = field(repr=False)  # carries the password
     kafka_bootstrap: str
+    embedded_database: bool = False  # the embedded PostgreSQL, started or found here
+
+    @property
+    def printable_database_url(self) -> str:
+        """The URL ``up`` and ``services`` print: with the password for the embedded server
+        (for the person who started it, to paste into psql), masked for a configured one."""
+        return self.database_url if self.embedded_database else redact(self.database_url)
 
 
 @contextmanager
@@ -46,7 +55,7 @@ def services(settings: Settings, *, need_kafka: bool = True) -> Iterator[Service
         if not bootstrap and need_kafka:
             broker = EmbeddedKafka()
             bootstrap = broker.start()
-        yield Services(url, bootstrap)
+        yield Services(url, bootstrap, embedded_database=pg is not None)
     finally:
         if broker is not None:
             broker.stop()
@@ -55,12 +64,25 @@ def services(settings: Settings, *, need_kafka: bool = True) -> Iterator[Service
 
 
 def prepare(s: Services, settings: Settings) -> None:
-    """Schema and topics; idempotent."""
+    """Schema and topics (with the configured replication and retention); idempotent."""
     from adapters import kafka, postgres
 
     postgres.migrate(s.database_url)
     if s.kafka_bootstrap:
-        kafka.create_topics(s.kafka_bootstrap, ALL_TOPICS, settings.partitions)
+        try:
+            kafka.create_topics(
+                s.kafka_bootstrap,
+                ALL_TOPICS,
+                settings.partitions,
+                options=settings.kafka.client,
+                settings=settings.kafka.topics,
+            )
+        except kafka.TopicSetupError as e:
+            raise SystemExit(
+                f"{e}. Check LEADIMPORT_PARTITIONS, LEADIMPORT_TOPIC_REPLICATION_FACTOR (at most"
+                " the number of brokers), LEADIMPORT_TOPIC_MIN_INSYNC_REPLICAS and the retention"
+                " settings (docs/operations.md, Production shape), or create the topic yourself"
+            ) from None
 
 
 def _child_env(s: Services) -> dict[str, str]:
@@ -88,7 +110,11 @@ def _wait_ready(url: str, procs: list[subprocess.Popen[bytes]], timeout: float =
 
 
 def _wait_consumers(
-    directory: Path, bootstrap: str, lead_workers: int, timeout: float = 30
+    directory: Path,
+    bootstrap: str,
+    lead_workers: int,
+    timeout: float = 30,
+    options: ClientOptions = PLAINTEXT,
 ) -> None:
     """Until the importer holds every partition of the job requests and each lead worker holds
     some of the rows, together all of them (or ``timeout``: then ``up`` goes on, and the first
@@ -97,7 +123,7 @@ def _wait_consumers(
     from adapters.kafka import TOPIC_JOBS, TOPIC_ROWS
     from consumers import importer, leads
 
-    counts = kafka.partition_counts(bootstrap, [TOPIC_JOBS, TOPIC_ROWS])
+    counts = kafka.partition_counts(bootstrap, [TOPIC_JOBS, TOPIC_ROWS], options)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         jobs = kafka.assignments(directory, importer.GROUP)
@@ -150,6 +176,45 @@ class Restart:
         self.restart_at = None
 
 
+DEV_TOKEN_FILE = "dev-token"  # noqa: S105 - the name of the file, not a token
+DEV_TOKEN_NAME = "development"  # noqa: S105
+DEV_TOKEN_OU = "default"  # noqa: S105 - an OU, not a password
+
+
+def dev_token(database_url: str, data_dir: Path) -> str:
+    """The development token of ``up`` (OU ``default``, named ``development``, no expiry), kept
+    in the data folder: the same one at every start while the database still holds it as that
+    token, active; else a new one (written over the file: a new database, a revoked or expired
+    token, or a token of another name or OU put there), and the one it replaces is revoked."""
+    from adapters import postgres, tokens
+    from adapters.embedded import secure_data_dir, write_private
+
+    secure_data_dir(data_dir)
+    path = data_dir / DEV_TOKEN_FILE
+    kept = path.read_text().strip() if path.exists() else ""
+    pool = postgres.make_pool(database_url, max_size=1)
+    try:
+        previous = tokens.lookup_token(pool, kept, touch=False) if kept else None
+        if (
+            previous is not None
+            and (previous.ou, previous.name) == (DEV_TOKEN_OU, DEV_TOKEN_NAME)
+            and previous.state(datetime.now(UTC)) == "active"
+        ):
+            return kept
+        token = tokens.create_token(pool, DEV_TOKEN_OU, name=DEV_TOKEN_NAME)
+        write_private(path, token + "\n")
+        if previous is not None and previous.revoked_at is None:  # after the file has the new one
+            tokens.revoke_token(pool, previous.token_id)
+            log.warning(
+                "the token in %s was not the active development token; it is revoked, and "
+                "replaced by a new development token",
+                path,
+            )
+    finally:
+        pool.close()
+    return token
+
+
 def cmd_up(settings: Settings) -> int:
     stop = threading.Event()
 
@@ -171,16 +236,16 @@ def cmd_up(settings: Settings) -> int:
         try:
             api_url = f"http://{settings.host}:{settings.port}"
             _wait_ready(api_url, procs)
-            _wait_consumers(assignment_dir, s.kafka_bootstrap, settings.lead_workers)
-            from adapters import postgres
-            from adapters.tokens import create_token
-
-            pool = postgres.make_pool(s.database_url, max_size=1)
-            token = create_token(pool, "default")
-            pool.close()
+            _wait_consumers(
+                assignment_dir,
+                s.kafka_bootstrap,
+                settings.lead_workers,
+                options=settings.kafka.client,
+            )
+            token = dev_token(s.database_url, settings.data_dir)
             print(f"API_URL={api_url}")
             print(f"TOKEN={token}")
-            print(f"DATABASE_URL={s.database_url}")
+            print(f"DATABASE_URL={s.printable_database_url}")
             print(f"KAFKA_BOOTSTRAP_SERVERS={s.kafka_bootstrap}")
             print(f"WIZARD_URL={api_url}/import")  # the import wizard: sign in with TOKEN
             print(f"DOCS_URL={api_url}/docs", flush=True)  # the API docs (Swagger UI)

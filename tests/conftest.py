@@ -14,6 +14,7 @@ from adapters import postgres as db
 from adapters.kafka import ALL_TOPICS
 from adapters.tokens import create_token
 from api.app import create_app
+from api.ratelimit import TokenBuckets
 from application.container import Container
 from runtime import bootstrap
 from tests.services import ApiServer, Workers, api_server, broker, database
@@ -58,7 +59,12 @@ def workers(database_url: str, kafka_bootstrap: str, data_dir: Path) -> Iterator
 
 @pytest.fixture(scope="session")
 def client(container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container), raise_server_exceptions=False) as c:
+    # Without the per-token rate limit: tests here send hundreds of requests a second with one
+    # token (a replay compares every answer of an OU); the limit has its own tests
+    # (tests/integration/test_rate_limit.py, tests/unit/test_ratelimit.py).
+    # Metrics read fresh at each scrape: tests scrape before and after an action.
+    app = create_app(container, TokenBuckets(per_second=0), metrics_max_age_s=0)
+    with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 
 

@@ -95,19 +95,22 @@ def big_csv(rows: int, seed: int, prefix: str) -> str:
 
 
 def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
-    """``status`` with exactly the JSON error body ``{"error": {"code", "message"}}``, both
-    non-empty strings (and ``code`` the given one); returns the error."""
+    """``status`` with exactly the JSON error body ``{"error": {"code", "message",
+    "request_id"}}``, all non-empty strings, the request id that of the ``X-Request-ID`` header
+    (and ``code`` the given one); returns the error without its request id (which differs
+    from request to request: two answers that should be alike compare equal)."""
     assert response.status_code == status, response.text[:500]
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
     assert isinstance(body, dict) and set(body) == {"error"}, body
     error = body["error"]
-    assert isinstance(error, dict) and set(error) == {"code", "message"}, body
+    assert isinstance(error, dict) and set(error) == {"code", "message", "request_id"}, body
+    assert error["request_id"] == response.headers["x-request-id"], body
     assert isinstance(error["code"], str) and error["code"], body
     assert isinstance(error["message"], str) and error["message"].strip(), body
     if code is not None:
         assert error["code"] == code, body
-    return dict(error)
+    return {key: value for key, value in error.items() if key != "request_id"}
 
 
 def job_items(

@@ -117,9 +117,11 @@ class ApiServer:
 
 
 @contextmanager
-def api_server(database_url: str, bootstrap: str, log_path: Path) -> Iterator[ApiServer]:
+def api_server(
+    database_url: str, bootstrap: str, log_path: Path, **extra_env: str
+) -> Iterator[ApiServer]:
     """A real ``leadimport api`` process on a free port (clients that speak HTTP: the CLI, the
-    browser)."""
+    browser); ``extra_env``: more environment (e.g. ``LOG_FORMAT="json"``)."""
     port = free_port()
     env = {
         **os.environ,
@@ -127,6 +129,7 @@ def api_server(database_url: str, bootstrap: str, log_path: Path) -> Iterator[Ap
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "LEADIMPORT_SKIP_MIGRATE": "1",
         "PORT": str(port),
+        **extra_env,
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(

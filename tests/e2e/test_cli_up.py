@@ -8,11 +8,13 @@ import json
 import os
 import queue
 import signal
+import stat
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -21,6 +23,7 @@ import httpx2
 import psycopg
 import pytest
 from kafka import KafkaAdminClient
+from psycopg.conninfo import conninfo_to_dict
 
 from adapters.embedded import free_port
 from adapters.kafka import ALL_TOPICS
@@ -112,6 +115,7 @@ class Up:
     env: dict[str, str]
     data_dir: Path
     printed: dict[str, str]
+    log: Path
 
 
 def _pump(stream: IO[bytes], lines: queue.Queue[str | None]) -> None:
@@ -120,14 +124,16 @@ def _pump(stream: IO[bytes], lines: queue.Queue[str | None]) -> None:
     lines.put(None)
 
 
-def _read_printed(proc: subprocess.Popen[bytes], log: Path) -> dict[str, str]:
-    """The KEY=value lines `up` prints once ready, read with a deadline."""
+def _read_printed(
+    proc: subprocess.Popen[bytes], log: Path, keys: tuple[str, ...] = PRINTED
+) -> dict[str, str]:
+    """The KEY=value lines `up` (or `services`: ``keys``) prints once ready, with a deadline."""
     assert proc.stdout is not None
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
     printed: dict[str, str] = {}
     deadline = time.monotonic() + START_DEADLINE_S
-    while not all(key in printed for key in PRINTED):
+    while not all(key in printed for key in keys):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             pytest.fail(
@@ -144,14 +150,15 @@ def _read_printed(proc: subprocess.Popen[bytes], log: Path) -> dict[str, str]:
                 f"its log:\n{log.read_text()[-4000:]}"
             )
         key, sep, value = line.partition("=")
-        if sep and key in PRINTED:
+        if sep and key in keys:
             printed[key] = value
     return printed
 
 
-@pytest.fixture
-def up(tmp_path: Path) -> Iterator[Up]:
-    data_dir = tmp_path / "data"
+@contextmanager
+def running_up(tmp_path: Path, data_dir: Path, name: str = "up") -> Iterator[Up]:
+    """`leadimport up` on ``data_dir``, its stderr in ``<tmp_path>/<name>.log``; stopped (and
+    every process it started ended) afterwards."""
     env = {
         k: v for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "LEADIMPORT_SKIP_MIGRATE")
@@ -162,7 +169,7 @@ def up(tmp_path: Path) -> Iterator[Up]:
         HOST="127.0.0.1",
         PYTHONUNBUFFERED="1",
     )
-    log = tmp_path / "up.log"
+    log = tmp_path / f"{name}.log"
     with open(log, "wb") as stderr:
         proc = subprocess.Popen(
             [sys.executable, "-m", "runtime.cli", "up"],
@@ -176,7 +183,7 @@ def up(tmp_path: Path) -> Iterator[Up]:
     try:
         printed = _read_printed(proc, log)
         started = descendants(proc.pid) | with_cmdline_containing(str(data_dir))
-        yield Up(proc, env, data_dir, printed)
+        yield Up(proc, env, data_dir, printed, log)
     finally:
         if proc.poll() is None:  # the test failed before stopping it: stop it here
             started |= descendants(proc.pid)
@@ -191,6 +198,12 @@ def up(tmp_path: Path) -> Iterator[Up]:
         end(started)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+@pytest.fixture
+def up(tmp_path: Path) -> Iterator[Up]:
+    with running_up(tmp_path, tmp_path / "data") as running:
+        yield running
 
 
 def test_up_serves_the_api_with_zero_configuration(up: Up) -> None:
@@ -305,3 +318,93 @@ def test_up_serves_the_api_with_zero_configuration(up: Up) -> None:
     assert not with_cmdline_containing(str(up.data_dir)), "PostgreSQL of the data folder still runs"
     with pytest.raises(httpx2.HTTPError):
         httpx2.get(f"{api}/healthz", timeout=2)
+
+
+def stop(up: Up) -> None:
+    up.proc.send_signal(signal.SIGTERM)
+    assert up.proc.wait(STOP_DEADLINE_S) == 0
+
+
+def test_up_keeps_its_development_token_and_its_secrets_out_of_the_log(tmp_path: Path) -> None:
+    """Two starts on one data folder print the same token (one development token in the
+    database); the database asks for the password kept in the private data folder, which the
+    printed DATABASE_URL carries and no log line does."""
+    data_dir = tmp_path / "data"
+    with running_up(tmp_path, data_dir, "first") as first:
+        token, url = first.printed["TOKEN"], first.printed["DATABASE_URL"]
+        stop(first)
+    with running_up(tmp_path, data_dir, "second") as second:
+        assert second.printed["TOKEN"] == token
+        assert second.printed["DATABASE_URL"].split("@")[0] == url.split("@")[0]
+        api = second.printed["API_URL"]
+        r = httpx2.get(f"{api}/leads/import/jobs", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200, r.text
+        listed = subprocess.run(
+            [sys.executable, "-m", "runtime.cli", "token", "list", "--all", "--json"],
+            cwd=REPO,
+            env=second.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert listed.returncode == 0, listed.stderr
+        rows = json.loads(listed.stdout)
+        assert [(r["name"], r["ou"], r["expires_at"], r["state"]) for r in rows] == [
+            ("development", "default", None, "active")
+        ]
+        # the printed URL is one a person can paste: psql (here psycopg) gets in with it
+        with psycopg.connect(second.printed["DATABASE_URL"], connect_timeout=5) as conn:
+            assert conn.execute("SELECT current_user").fetchone() == ("postgres",)
+        stop(second)
+
+    password = conninfo_to_dict(url)["password"]
+    assert password == (data_dir / "postgres.password").read_text().strip()
+    assert (data_dir / "dev-token").read_text().strip() == token
+    private = 0o711 if os.geteuid() == 0 else 0o700
+    assert stat.S_IMODE(data_dir.stat().st_mode) == private
+    for secret in ("postgres.password", "dev-token"):
+        assert stat.S_IMODE((data_dir / secret).stat().st_mode) == 0o600
+    for run in (first, second):
+        log = run.log.read_text()
+        assert log.strip(), "the log is empty: nothing to check"
+        assert str(password) not in log and token not in log
+
+
+def test_services_prints_a_configured_database_url_with_its_password_masked(
+    database_url: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """`leadimport services` over servers of one's own: the DATABASE_URL given is printed
+    without its password (the embedded server's, above, is printed whole)."""
+    password = conninfo_to_dict(database_url)["password"]
+    assert password
+    env = {k: v for k, v in os.environ.items() if k != "LEADIMPORT_SKIP_MIGRATE"}
+    env.update(
+        DATABASE_URL=database_url,
+        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
+        LEADIMPORT_DATA_DIR=str(tmp_path / "data"),
+        PYTHONUNBUFFERED="1",
+    )
+    log = tmp_path / "services.log"
+    with open(log, "wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "runtime.cli", "services"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        keys = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
+        printed = _read_printed(proc, log, keys)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(STOP_DEADLINE_S)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    shown = conninfo_to_dict(printed["DATABASE_URL"])
+    given = conninfo_to_dict(database_url)
+    assert shown == {**given, "password": "***"}
+    assert printed["KAFKA_BOOTSTRAP_SERVERS"] == kafka_bootstrap
+    assert str(password) not in log.read_text()

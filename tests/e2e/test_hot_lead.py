@@ -331,13 +331,13 @@ def test_a_cached_lead_catches_up_with_other_writers_and_a_rolled_back_batch_is_
         real_put = container.store.put
         failures: list[int] = []
 
-        def put_failing_once(aggregates: Any, effects: Any = ()) -> None:
+        def put_failing_once(aggregates: Any, effects: Any = (), **options: Any) -> None:
             if not failures:
                 for aggregate in aggregates:
                     aggregate.collect_events()
                 failures.append(1)
                 raise IntegrityError("a concurrent writer got there first (simulated)")
-            real_put(aggregates, effects)
+            real_put(aggregates, effects, **options)
 
         monkeypatch.setattr(container.store, "put", put_failing_once)
         applying.apply_rows(container, rows(702, 801), worker_1)

@@ -38,7 +38,7 @@ def error_of(r: Any, status: int) -> str:
     assert r.headers["content-type"].startswith("application/json")
     body = r.json()
     assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message"}
+    assert set(body["error"]) == {"code", "message", "request_id"}
     assert isinstance(body["error"]["code"], str) and body["error"]["code"]
     message: str = body["error"]["message"]
     assert message

@@ -97,6 +97,8 @@ def test_undo_puts_every_lead_back_as_before_the_import(
         "aliases_removed": 1,
         "not_undone": [],
         "not_undone_total": 0,
+        "leads_erased": 0,
+        "erased_lead_ids": [],
     }
     # Counters and errors stay: they are the history of the import.
     assert (done["created_count"], done["updated_count"], done["failed_count"]) == (2, 2, 1)

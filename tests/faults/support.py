@@ -26,7 +26,7 @@ from starlette.testclient import TestClient
 from adapters.embedded import EmbeddedKafka, EmbeddedPostgres
 from adapters.kafka import TOPIC_LEAD_EVENTS
 from application.container import Container
-from application.relaying import event_id
+from application.envelopes import event_id
 from domain.import_job import job_uuid
 from tests.helpers import start, upload, wait_for
 from tests.services import Workers

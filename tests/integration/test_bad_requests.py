@@ -27,6 +27,7 @@ PREVIEW = "/leads/import/preview"
 START = "/leads/import/start"
 JOB_ID = "job_" + uuid.UUID(int=0xDEADBEEF).hex
 LEAD_ID = str(uuid.UUID(int=0xC0FFEE))
+ERASURE_ID = "erasure_" + uuid.UUID(int=0xE4A5E).hex
 MB = 1024 * 1024
 CSV = b"Email,First Name,Phone\njane@example.com,Jane,+1-555-0100\n"
 PRIMARY = {"column": "Email", "kind": "email"}
@@ -62,9 +63,12 @@ ENDPOINTS = [
     Endpoint("GET", "/leads", "email=jane@example.com"),
     Endpoint("GET", f"/leads/{LEAD_ID}"),
     Endpoint("GET", f"/leads/{LEAD_ID}/history"),
+    Endpoint("DELETE", f"/leads/{LEAD_ID}"),
+    Endpoint("GET", f"/leads/erasures/{ERASURE_ID}"),
     Endpoint("GET", "/healthz"),
     Endpoint("GET", "/readyz"),
     Endpoint("GET", "/openapi.json"),
+    Endpoint("GET", "/metrics"),
 ]
 # The only endpoints that read a request body, and the status of a bad one.
 READS_BODY = {START: (400, "invalid_request"), PREVIEW: (400, "invalid_request")}
@@ -455,11 +459,13 @@ ROUTES = {  # route template -> allowed methods, as api/app.py declares them
     "/leads/import/jobs/{job_id}/cancel": {"POST"},
     "/leads/import/jobs/{job_id}/undo": {"POST"},
     "/leads": {"GET", "HEAD"},
-    "/leads/{lead_id}": {"GET", "HEAD"},
+    "/leads/{lead_id}": {"GET", "HEAD", "DELETE"},
     "/leads/{lead_id}/history": {"GET", "HEAD"},
+    "/leads/erasures/{erasure_id}": {"GET", "HEAD"},
     "/healthz": {"GET", "HEAD"},
     "/readyz": {"GET", "HEAD"},
     "/openapi.json": {"GET", "HEAD"},
+    "/metrics": {"GET", "HEAD"},
 }
 # The pages for people (api/web.py; their files are mounted under /static): no body, no token,
 # not API operations, so only the method checks below apply to them.
@@ -467,17 +473,24 @@ PAGES = {"/": {"GET", "HEAD"}, "/import": {"GET", "HEAD"}, "/docs": {"GET", "HEA
 
 
 def concrete(template: str) -> str:
-    return template.replace("{job_id}", JOB_ID).replace("{lead_id}", LEAD_ID)
+    return (
+        template.replace("{job_id}", JOB_ID)
+        .replace("{lead_id}", LEAD_ID)
+        .replace("{erasure_id}", ERASURE_ID)
+    )
 
 
 def test_the_tables_cover_every_route() -> None:
     """A route added to the app must be added here (and so gets all the checks above)."""
-    declared = {r.path: set(r.methods or ()) for r in app_routes if isinstance(r, Route)}
+    declared: dict[str, set[str]] = {}  # a path may have a route per method
+    for r in app_routes:
+        if isinstance(r, Route):
+            declared.setdefault(r.path, set()).update(r.methods or ())
     assert declared == ROUTES | PAGES
     covered = {(e.method, e.path) for e in ENDPOINTS}
     for template, methods in ROUTES.items():
-        main = (methods - {"HEAD"}).pop()
-        assert (main, concrete(template)) in covered, template
+        for main in methods - {"HEAD"}:
+            assert (main, concrete(template)) in covered, (main, template)
 
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "PURGE"]

@@ -26,8 +26,9 @@ from tests.helpers import assert_error, import_csv, lead_by, start, upload
 from tests.services import Workers
 
 # Also public: the pages (api/web.py), static HTML whose data comes from the API with the token
-# the person types in; their files are mounted under /static (not routes of this table).
-PUBLIC_PATHS = {"/healthz", "/readyz", "/openapi.json", "/", "/import", "/docs"}
+# the person types in; their files are mounted under /static (not routes of this table); and
+# /metrics, scraped by Prometheus, which carries no OU's data (docs/operations.md, "Metrics").
+PUBLIC_PATHS = {"/healthz", "/readyz", "/openapi.json", "/metrics", "/", "/import", "/docs"}
 CSV = "Email,Name\njane@example.com,Jane\njohn@example.com,John\n"
 
 
@@ -62,6 +63,7 @@ class Resources:
     file_id: str
     job_id: str
     lead_id: str
+    erasure_id: str = "erasure_" + "0" * 32
 
     def path(self, template: str) -> str:
         def fill(match: re.Match[str]) -> str:
@@ -79,6 +81,7 @@ MISSING = Resources(
     file_id="preview_" + secrets.token_urlsafe(18),
     job_id=f"job_{uuid.uuid4().hex}",
     lead_id=str(uuid.uuid4()),
+    erasure_id=f"erasure_{uuid.uuid4().hex}",
 )
 
 
@@ -145,6 +148,9 @@ def world(client: TestClient, container: Container, workers: Workers) -> World:
     job = import_csv(client, owner, CSV, field_mappings={"Name": "first_name"})
     assert (job["status"], job["created_count"]) == ("completed", 2), job
     [jane] = lead_by(client, owner, email="jane@example.com")
+    [john] = lead_by(client, owner, email="john@example.com")
+    erased = client.delete(f"/leads/{john['lead_id']}", headers=owner)  # an erasure request
+    assert erased.status_code == 202, erased.text
     file_id = upload(client, owner, CSV)["file_id"]
     queued = start(client, owner, upload(client, owner, CSV)["file_id"])["job_id"]
     # The stranger has data of its own: the 404s are not about an empty OU.
@@ -152,7 +158,12 @@ def world(client: TestClient, container: Container, workers: Workers) -> World:
     return World(
         owner=owner,
         stranger=stranger,
-        mine=Resources(file_id=file_id, job_id=job["job_id"], lead_id=jane["lead_id"]),
+        mine=Resources(
+            file_id=file_id,
+            job_id=job["job_id"],
+            lead_id=jane["lead_id"],
+            erasure_id=erased.json()["erasure_id"],
+        ),
         queued_job_id=queued,
     )
 
@@ -187,7 +198,7 @@ def test_another_ous_ids_are_404_like_missing_ones(
     )
     # Nothing in the message tells a foreign id from one that does not exist.
     for ids, error in ((world.mine, foreign), (MISSING, missing)):
-        for value in (ids.file_id, ids.job_id, ids.lead_id):
+        for value in (ids.file_id, ids.job_id, ids.lead_id, ids.erasure_id):
             error["message"] = error["message"].replace(value, "ID")
     assert foreign == missing
     if "{job_id}" in template:  # the owner's job that may still be queued or running, too

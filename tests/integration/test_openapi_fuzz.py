@@ -47,7 +47,7 @@ from tests.helpers import lead_by, start, upload, wait_for, wait_job
 from tests.services import Workers
 
 FUZZ_EXAMPLES = 50
-PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.json")}
+PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.json"), ("GET", "/metrics")}
 # Pages for people (api/web.py): routes of the app, deliberately not API operations.
 PAGES = {("GET", "/"), ("GET", "/import"), ("GET", "/docs")}
 CHECKS = [
@@ -155,6 +155,9 @@ def test_every_operation_documents_its_answers() -> None:
             assert "{" not in path or public or "404" in statuses, (method, path)
             for status, reply in op["responses"].items():
                 assert reply["description"], (method, path, status)
+                if path == "/metrics":  # the Prometheus text format
+                    assert set(reply["content"]) == {"text/plain"}, (method, path)
+                    continue
                 if path.endswith(".csv") and status == "200":  # a download: the file itself
                     assert set(reply["content"]) == {"text/csv"}, (method, path)
                     assert reply["headers"]["Content-Disposition"]["required"], (method, path)
@@ -469,6 +472,8 @@ class Seed:
     started: list[str] = field(default_factory=list)  # started by the fuzz run
     lead_ids: list[str] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
+    erasable: list[str] = field(default_factory=list)  # leads of their own for DELETE
+    erasures: list[str] = field(default_factory=list)  # erasure ids (seeded, and the fuzzer's)
 
 
 SEED = Seed()
@@ -553,9 +558,18 @@ def before_generate_path_parameters(context: Any, strategy: st.SearchStrategy[An
             lambda i: SEED.started[i % len(SEED.started)] if SEED.started else SEED.job_ids[0]
         )
         return strategy | st.fixed_dictionaries({"job_id": seeded | started})
+    if "{lead_id}" in path and context.operation.method.upper() == "DELETE":
+        # Leads of their own: an erasure of the seeded ones would leave GET nothing to find.
+        return strategy | st.deferred(
+            lambda: st.fixed_dictionaries({"lead_id": st.sampled_from(SEED.erasable)})
+        )
     if "{lead_id}" in path:
         return strategy | st.deferred(
             lambda: st.fixed_dictionaries({"lead_id": st.sampled_from(SEED.lead_ids)})
+        )
+    if "{erasure_id}" in path:
+        return strategy | st.integers(0, 1 << 16).map(
+            lambda i: {"erasure_id": SEED.erasures[i % len(SEED.erasures)]}
         )
     return strategy
 
@@ -605,6 +619,18 @@ def fuzz_headers(container: Container, client: TestClient, workers: Workers) -> 
     ]
     SEED.emails = ["jane@example.com", "john@example.com"]
     SEED.lead_ids = [lead_by(client, auth, email=e)[0]["lead_id"] for e in SEED.emails]
+    erasable = ["erase.me@example.com", "erased@example.com"]
+    wait_job(
+        client,
+        auth,
+        start(client, auth, upload(client, auth, "Email\n" + "\n".join(erasable))["file_id"])[
+            "job_id"
+        ],
+    )
+    SEED.erasable = [lead_by(client, auth, email=e)[0]["lead_id"] for e in erasable]
+    r = client.delete(f"/leads/{SEED.erasable.pop()}", headers=auth)
+    assert r.status_code == 202, r.text
+    SEED.erasures = [r.json()["erasure_id"]]
     return auth
 
 
@@ -614,6 +640,8 @@ def after_call(context: Any, case: Any, response: Any) -> None:
     SEEN.setdefault(f"{case.method} {case.path}", set()).add(response.status_code)
     if case.path == "/leads/import/start" and response.status_code == 202:
         SEED.started.append(response.json()["job_id"])
+    if case.method.upper() == "DELETE" and response.status_code == 202:
+        SEED.erasures.append(response.json()["erasure_id"])
 
 
 @SCHEMA.parametrize()

@@ -115,7 +115,7 @@ def test_an_expired_preview_is_404(clocked: Clocked, age: timedelta) -> None:
     r = start_request(clocked, file_id)
     assert r.status_code == 404, r.text
     body = r.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "request_id"}
     assert body["error"]["code"] == "not_found"
     assert "expired" in body["error"]["message"] and "preview" in body["error"]["message"]
     listed = clocked.client.get("/leads/import/jobs", headers=clocked.headers).json()

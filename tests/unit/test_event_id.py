@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from uuid import UUID, uuid5
 
-from application.relaying import EVENT_ID_NAMESPACE, event_id
+from application.envelopes import EVENT_ID_NAMESPACE, event_id
 
 
 def test_event_id_is_uuid5_of_aggregate_and_version() -> None:

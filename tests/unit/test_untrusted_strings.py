@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from adapters.eventstore import project
 from adapters.transcoder import OrjsonTranscoder
+from application.envelopes import envelope
 from application.importing import decode_request
-from application.relaying import envelope
 from domain.import_job import ImportJob
 from domain.lead import Lead
 from domain.row_ledger import RowBatch

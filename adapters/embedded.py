@@ -295,7 +295,9 @@ class EmbeddedPostgres:
             user="postgres",
             dbname="postgres",
             password="",
-            passfile=os.devnull,
+            # A password file that does not exist (libpq then reads none, silently; /dev/null
+            # made it warn "is not a plain file" on every start).
+            passfile=str(self.pgdata.parent / "no-password-file"),
             autocommit=True,
             connect_timeout=10,
         )

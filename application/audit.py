@@ -11,11 +11,11 @@ from uuid import UUID
 from eventsourcing.domain import Snapshot
 
 from application.container import Container
+from application.leads import lead_of
 from domain.errors import InvalidRequest, NotFound
 from domain.history import HistoryEntry, history_page
 from domain.identifiers import IdentifierKind, normalize
 from domain.lead import Lead
-from projections.leads import owners
 
 DEFAULT_HISTORY_LIMIT = 100
 MAX_HISTORY_LIMIT = 1000
@@ -68,11 +68,10 @@ def audit(
             f"The page must start after a version of at least 0 and hold 1 to "
             f"{MAX_HISTORY_LIMIT} events."
         )
-    value = normalize(kind, raw_value, default_country)
-    with c.pool.connection() as conn:
-        owner = owners(conn.cursor(), [(ou, kind, value)]).get((ou, kind, value))
+    owner = lead_of(c, ou, kind, raw_value, default_country)
     page = lead_history_page(c, ou, owner, after, limit) if owner is not None else None
     if owner is None or page is None:
+        value = normalize(kind, raw_value, default_country)
         raise NotFound(f"No lead of OU {ou!r} has the {kind} {value!r}.")
     entries, next_after = page
     return {"lead_id": str(owner), "events": entries, "next_after": next_after}

@@ -49,9 +49,8 @@ from application import erasure_copies as copies
 from application.container import Container
 from domain.erasure import Carrier
 from domain.errors import Conflict, InvalidRequest, NotFound
-from domain.identifiers import normalize
 from domain.lead import ERASURE_REASONS, Lead
-from projections.leads import delete_leads_effect, owners
+from projections.leads import delete_leads_effect
 
 log = logging.getLogger(__name__)
 
@@ -115,14 +114,6 @@ def request_erasure(
     if created is not None:
         log.info("erasure %s of lead %s requested by %s", row["erasure_id"], lead_id, requested_by)
     return view(row), created is not None
-
-
-def lead_of(c: Container, ou: str, kind: str, raw: str, default_country: str) -> UUID | None:
-    """The lead of ``ou`` holding an identifier (normalized as on import), if one does.
-    Raises ``IdentifierError`` for a value that is no identifier of that kind."""
-    value = normalize(kind, raw, default_country)  # type: ignore[arg-type]
-    with c.pool.connection() as conn:
-        return owners(conn.cursor(), [(ou, kind, value)]).get((ou, kind, value))
 
 
 def get_request(c: Container, ou: str, erasure_id: str) -> dict[str, Any] | None:

@@ -23,6 +23,16 @@ def find_leads(
         return leads_view.find_leads(conn.cursor(), ou, kind, value)
 
 
+def lead_of(
+    c: Container, ou: str, kind: IdentifierKind, raw: str, default_country: str
+) -> UUID | None:
+    """The id of the lead of ``ou`` holding an identifier (normalized as on import), if one
+    does. Raises ``IdentifierError`` for a value that is no identifier of that kind."""
+    value = normalize(kind, raw, default_country)
+    with c.pool.connection() as conn:
+        return leads_view.owners(conn.cursor(), [(ou, kind, value)]).get((ou, kind, value))
+
+
 def get_lead(c: Container, ou: str, lead_id: UUID) -> dict[str, Any] | None:
     with c.pool.connection() as conn:
         return leads_view.get_lead(conn.cursor(), ou, lead_id)

@@ -207,7 +207,7 @@ def cmd_erase(settings: Settings, args: argparse.Namespace) -> int:
 
     import orjson
 
-    from application import erasure
+    from application import erasure, leads
     from domain.errors import DomainError
     from domain.identifiers import KINDS, IdentifierError
     from runtime import bootstrap
@@ -223,7 +223,7 @@ def cmd_erase(settings: Settings, args: argparse.Namespace) -> int:
                     return 2
             else:
                 kind, raw = next((k, getattr(args, k)) for k in KINDS if getattr(args, k))
-                found = erasure.lead_of(c, args.ou, kind, raw, args.default_country)
+                found = leads.lead_of(c, args.ou, kind, raw, args.default_country)
                 if found is None:
                     print(
                         f"no lead of OU {args.ou!r} has the {kind} {raw!r} (an erased lead's "

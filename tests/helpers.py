@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from starlette.testclient import TestClient
@@ -128,3 +131,22 @@ def job_items(
         if page["next_cursor"] is None:
             return items
         params["cursor"] = page["next_cursor"]
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(
+    *args: str, env: Mapping[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``leadimport ARGS`` as a separate process of this checkout, with ``env``; its exit code
+    and output (text), whatever they are."""
+    return subprocess.run(
+        [sys.executable, "-m", "runtime.cli", *args],
+        cwd=REPO,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -28,7 +28,7 @@ from psycopg.conninfo import conninfo_to_dict
 from adapters.embedded import free_port
 from adapters.kafka import ALL_TOPICS
 from adapters.kafka import ping as kafka_ping
-from tests.helpers import wait_for
+from tests.helpers import run_cli, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 START_DEADLINE_S = 90.0
@@ -256,15 +256,7 @@ def test_up_serves_the_api_with_zero_configuration(up: Up) -> None:
         admin.close()
 
     # A token made by the CLI against the same data folder works on the running API.
-    made = subprocess.run(
-        [sys.executable, "-m", "runtime.cli", "token", "create", "--ou", "other"],
-        cwd=REPO,
-        env=up.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    made = run_cli("token", "create", "--ou", "other", env=up.env, timeout=60)
     assert made.returncode == 0, made.stderr
     other = made.stdout.strip().splitlines()[-1]
     assert other and other != token
@@ -339,15 +331,7 @@ def test_up_keeps_its_development_token_and_its_secrets_out_of_the_log(tmp_path:
         api = second.printed["API_URL"]
         r = httpx2.get(f"{api}/leads/import/jobs", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200, r.text
-        listed = subprocess.run(
-            [sys.executable, "-m", "runtime.cli", "token", "list", "--all", "--json"],
-            cwd=REPO,
-            env=second.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        listed = run_cli("token", "list", "--all", "--json", env=second.env, timeout=60)
         assert listed.returncode == 0, listed.stderr
         rows = json.loads(listed.stdout)
         assert [(r["name"], r["ou"], r["expires_at"], r["state"]) for r in rows] == [

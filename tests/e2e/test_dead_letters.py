@@ -7,8 +7,6 @@ producer writing to the same topics every other test uses.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from application import jobs
 from application.container import Container
 from consumers import leads as lead_worker
 from domain.import_job import ImportJob
-from tests.helpers import import_csv, lead_by, upload, wait_for
+from tests.helpers import import_csv, lead_by, run_cli, upload, wait_for
 from tests.services import Workers
 
 
@@ -187,17 +185,6 @@ def test_a_parked_row_fails_in_its_job_with_a_reason_and_the_job_completes(
     assert "leadimport dead-letters list" in error["error"]
 
 
-def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runtime.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_operators_list_and_retry_dead_letters(
     container: Container,
     workers: Workers,
@@ -216,7 +203,7 @@ def test_operators_list_and_retry_dead_letters(
         "LEADIMPORT_DATA_DIR": str(tmp_path),
     }
 
-    listed = cli(
+    listed = run_cli(
         "dead-letters", "list", "--after", str(letter["id"] - 1), "--limit", "1000", env=env
     )
     assert listed.returncode == 0, listed.stderr
@@ -224,17 +211,17 @@ def test_operators_list_and_retry_dead_letters(
     assert shown[letter["id"]]["topic"] == TOPIC_JOBS
     assert shown[letter["id"]]["worker"] == "importer"
 
-    retried = cli("dead-letters", "retry", str(letter["id"]), env=env)
+    retried = run_cli("dead-letters", "retry", str(letter["id"]), env=env)
     assert retried.returncode == 0, retried.stderr
     assert f"dead letter {letter['id']}: retried" in retried.stdout
     # The record went back to its topic: the importer parks it again (it is still not JSON).
     wait_for(lambda: len(dead_letters_with(container, marker)) == 2, 60, "the retried record")
-    again = cli("dead-letters", "retry", str(letter["id"]), env=env)
+    again = run_cli("dead-letters", "retry", str(letter["id"]), env=env)
     assert again.returncode == 1 and "already retried" in again.stderr
-    missing = cli("dead-letters", "retry", "999999999", env=env)
+    missing = run_cli("dead-letters", "retry", "999999999", env=env)
     assert missing.returncode == 1 and "no dead letter 999999999" in missing.stderr
     listed_after = orjson.loads(
-        cli("dead-letters", "list", "--after", str(letter["id"] - 1), env=env).stdout
+        run_cli("dead-letters", "list", "--after", str(letter["id"] - 1), env=env).stdout
     )
     assert letter["id"] not in {d["id"] for d in listed_after}
 

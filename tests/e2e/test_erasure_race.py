@@ -41,6 +41,26 @@ def outcome(container: Container, job_id: str, n: int) -> tuple[str, UUID]:
     return found["outcome"], found["lead_id"]
 
 
+def erase_at_the_next_put(
+    container: Container, monkeypatch: pytest.MonkeyPatch, ou: str, lead_id: UUID
+) -> list[str]:
+    """Make the store's next ``put`` first erase ``lead_id`` (the whole erasure, committed), then
+    store as asked: a batch planned against the lead meets an erasure on its way to the
+    database. The returned list gets the erasure's id when it happened."""
+    real_put = container.store.put
+    raced: list[str] = []
+
+    def put_after_an_erasure(aggregates: Any, effects: Any = (), **options: Any) -> None:
+        if not raced:
+            request, _ = erasure.request_erasure(container, ou, lead_id, "test")
+            raced.append(request["erasure_id"])
+            erasure.carry_out_now(container, request["erasure_id"])
+        real_put(aggregates, effects, **options)
+
+    monkeypatch.setattr(container.store, "put", put_after_an_erasure)
+    return raced
+
+
 @pytest.mark.parametrize(
     "company",
     [
@@ -61,21 +81,7 @@ def test_a_batch_planned_against_a_lead_erased_meanwhile_goes_to_a_new_lead(
         applying.apply_rows(container, [row(ou, job_id, 2, email, "Acme")], cache)
         _, erased_id = outcome(container, job_id, 2)
         assert erased_id in cache
-        real_put = container.store.put
-        raced: list[str] = []
-
-        def put_after_an_erasure(aggregates: Any, effects: Any = (), **options: Any) -> None:
-            if not raced:
-                request, _ = erasure.request_erasure(container, ou, erased_id, "test")
-                raced.append(request["erasure_id"])
-                with container.pool.connection() as conn:
-                    logged = conn.execute(
-                        "SELECT * FROM erasure_requests WHERE erasure_id = %s", (raced[0],)
-                    ).fetchone()
-                erasure.carry_out(container, logged)
-            real_put(aggregates, effects, **options)
-
-        monkeypatch.setattr(container.store, "put", put_after_an_erasure)
+        raced = erase_at_the_next_put(container, monkeypatch, ou, erased_id)
         applying.apply_rows(container, [row(ou, job_id, 3, email, company)], cache)
         monkeypatch.undo()
         assert raced
@@ -118,21 +124,7 @@ def test_a_batch_quoting_an_alias_of_a_lead_erased_meanwhile_plans_again(
         other = row(ou, job_id, 3, "other@example.org", "Globex").model_copy(
             update={"aliases": [Identifier(kind="email", value=alias)]}
         )
-        real_put = container.store.put
-        raced: list[str] = []
-
-        def put_after_an_erasure(aggregates: Any, effects: Any = (), **options: Any) -> None:
-            if not raced:
-                request, _ = erasure.request_erasure(container, ou, owner_id, "test")
-                raced.append(request["erasure_id"])
-                with container.pool.connection() as conn:
-                    logged = conn.execute(
-                        "SELECT * FROM erasure_requests WHERE erasure_id = %s", (raced[0],)
-                    ).fetchone()
-                erasure.carry_out(container, logged)
-            real_put(aggregates, effects, **options)
-
-        monkeypatch.setattr(container.store, "put", put_after_an_erasure)
+        raced = erase_at_the_next_put(container, monkeypatch, ou, owner_id)
         applying.apply_rows(container, [other])
         monkeypatch.undo()
         assert raced

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +22,7 @@ from adapters import tokens
 from adapters.tokens import issue_token, list_tokens, lookup_token, revoke_token
 from application.container import Container, Limits
 from runtime.supervisor import dev_token
-from tests.helpers import assert_error
+from tests.helpers import assert_error, run_cli
 from tests.services import app_on, own_database
 
 REPO = Path(__file__).resolve().parents[2]
@@ -220,15 +219,7 @@ def test_only_the_active_development_token_is_reused_and_one_replaced_is_revoked
 def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
     env["DATABASE_URL"] = database_url
-    return subprocess.run(
-        [sys.executable, "-m", "runtime.cli", "token", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli("token", *args, env=env)
 
 
 def test_token_commands_create_list_and_revoke(

@@ -7,11 +7,12 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from adapters.embedded import EmbeddedKafka
+from adapters.tokens import create_token
 from api.app import create_app
 from application.container import Container
 from runtime import bootstrap
 from tests.helpers import import_csv, start, upload, wait_for
-from tests.services import Workers
+from tests.services import Workers, own_database
 
 
 def csv_rows(n: int) -> str:
@@ -62,18 +63,24 @@ def test_cancel_completed_job_is_a_conflict(
     assert detail(client, auth, job["job_id"])["status"] == "completed"
 
 
-def test_cancel_queued_job_and_foreign_job(
-    database_url: str, auth: dict[str, str], make_auth: Any
-) -> None:
-    # A broker no importer reads: the job stays queued for certain.
+def test_cancel_queued_job_and_foreign_job(database_url: str) -> None:
+    # A database and a broker of its own: no importer reads the job request, and no importer's
+    # sweep (which starts every queued job its OU has a slot for) sees the job: it stays
+    # queued for certain.
     broker = EmbeddedKafka()
-    c = bootstrap.build(database_url, broker.start())
-    try:
-        with TestClient(create_app(c), raise_server_exceptions=False) as client:
-            _cancel_queued(client, auth, make_auth)
-    finally:
-        c.close()
-        broker.stop()
+    with own_database(database_url, "cancel") as url:
+        c = bootstrap.build(url, broker.start())
+        try:
+            with TestClient(create_app(c), raise_server_exceptions=False) as client:
+                auth = {"Authorization": f"Bearer {create_token(c.pool, 'ou-cancel')}"}
+                _cancel_queued(
+                    client,
+                    auth,
+                    lambda ou: {"Authorization": f"Bearer {create_token(c.pool, ou)}"},
+                )
+        finally:
+            c.close()
+            broker.stop()
 
 
 def _cancel_queued(client: TestClient, auth: dict[str, str], make_auth: Any) -> None:

@@ -9,13 +9,14 @@ from uuid import UUID
 from starlette.testclient import TestClient
 
 from adapters.embedded import EmbeddedKafka
+from adapters.tokens import create_token
 from api.app import create_app
 from application import jobs, undo
 from application.container import Container
 from domain.lead import Lead
 from runtime import bootstrap
 from tests.helpers import import_csv, lead_by, start, upload, wait_for
-from tests.services import Workers
+from tests.services import Workers, own_database
 
 FIELDS = {"First Name": "first_name", "Company": "company", "City": "city", "Title": "title"}
 PHONE_ALIAS = {"Phone": "_alias_phone"}
@@ -253,18 +254,24 @@ def test_a_redelivered_undo_after_a_crash_compensates_each_lead_once(
     assert all(lead_by(client, auth, email=f"u{i}@example.com") == [] for i in range(6))
 
 
-def test_undo_answers_409_for_running_jobs_and_404_for_foreign_ones(
-    database_url: str, auth: dict[str, str], make_auth: Any
-) -> None:
-    # A broker no importer reads: the job stays where this test puts it.
+def test_undo_answers_409_for_running_jobs_and_404_for_foreign_ones(database_url: str) -> None:
+    # A database and a broker of its own: no importer reads the job request, and no importer's
+    # sweep (which starts every queued job its OU has a slot for) sees the job: it stays where
+    # this test puts it.
     broker = EmbeddedKafka()
-    c = bootstrap.build(database_url, broker.start())
-    try:
-        with TestClient(create_app(c), raise_server_exceptions=False) as client:
-            _undo_refused_until_cancelled(client, c, auth, make_auth)
-    finally:
-        c.close()
-        broker.stop()
+    with own_database(database_url, "undo") as url:
+        c = bootstrap.build(url, broker.start())
+        try:
+            with TestClient(create_app(c), raise_server_exceptions=False) as client:
+                _undo_refused_until_cancelled(
+                    client,
+                    c,
+                    {"Authorization": f"Bearer {create_token(c.pool, 'ou-undo')}"},
+                    lambda ou: {"Authorization": f"Bearer {create_token(c.pool, ou)}"},
+                )
+        finally:
+            c.close()
+            broker.stop()
 
 
 def _undo_refused_until_cancelled(

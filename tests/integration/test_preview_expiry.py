@@ -17,6 +17,7 @@ from application import jobs, previews
 from application.container import Container
 from runtime import bootstrap
 from tests.helpers import upload
+from tests.services import own_database
 
 CSV = "Email,Name\njane@example.com,Jane\njohn@example.com,John\n"
 
@@ -57,13 +58,16 @@ def idle_broker() -> Iterator[str]:
 def clocked(database_url: str, idle_broker: str, new_ou: Callable[[], str]) -> Iterator[Clocked]:
     """The app over the real services with a clock the test moves; a token of a fresh OU."""
     clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
-    c = bootstrap.build(database_url, idle_broker, clock=clock, pool_size=2)
-    try:
-        headers = {"Authorization": f"Bearer {create_token(c.pool, new_ou())}"}
-        with TestClient(create_app(c), raise_server_exceptions=False) as client:
-            yield Clocked(c, client, clock, headers)
-    finally:
-        c.close()
+    # A database of its own too: no importer's sweep (which starts every queued job its OU has
+    # a slot for) sees the jobs, so they stay queued.
+    with own_database(database_url, "expiry") as url:
+        c = bootstrap.build(url, idle_broker, clock=clock, pool_size=2)
+        try:
+            headers = {"Authorization": f"Bearer {create_token(c.pool, new_ou())}"}
+            with TestClient(create_app(c), raise_server_exceptions=False) as client:
+                yield Clocked(c, client, clock, headers)
+        finally:
+            c.close()
 
 
 def start_request(t: Clocked, file_id: str) -> Any:

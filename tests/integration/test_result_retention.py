@@ -20,7 +20,7 @@ from application import jobs, previews
 from application.container import Container, Limits
 from runtime import bootstrap
 from tests.helpers import assert_error, import_csv, start, upload, wait_for, wait_job
-from tests.services import Workers
+from tests.services import Workers, own_database
 
 JOBS = "/leads/import/jobs"
 CSV = "Email,Name\njane@example.com,Jane\nbroken,Bad\n"
@@ -54,12 +54,13 @@ class Clocked:
 
 @pytest.fixture
 def clocked(database_url: str, kafka_bootstrap: str) -> Iterator[Callable[..., Clocked]]:
-    """Makes apps with a moving clock (over the shared broker unless another is given)."""
+    """Makes apps with a moving clock (over the shared broker and database unless others are
+    given)."""
     made: list[Clocked] = []
 
-    def make(broker: str = kafka_bootstrap, **build: Any) -> Clocked:
+    def make(broker: str = kafka_bootstrap, database: str = database_url, **build: Any) -> Clocked:
         clock = FakeClock(datetime.now().astimezone())
-        t = Clocked(bootstrap.build(database_url, broker, clock=clock, pool_size=2, **build), clock)
+        t = Clocked(bootstrap.build(database, broker, clock=clock, pool_size=2, **build), clock)
         made.append(t)
         return t
 
@@ -203,9 +204,17 @@ def test_an_undone_jobs_files_are_kept_from_the_end_of_its_import(
 
 @pytest.mark.parametrize("ending", ["cancelled", "failed"])
 def test_a_job_that_stopped_ends_when_it_stopped(
-    idle_broker: str, auth: dict[str, str], clocked: Callable[..., Clocked], ending: str
+    idle_broker: str, database_url: str, clocked: Callable[..., Clocked], ending: str
 ) -> None:
-    t = clocked(broker=idle_broker)
+    # A database of its own too: no importer's sweep (which starts every queued job its OU has
+    # a slot for) sees the job, so it stays queued until the test stops it.
+    with own_database(database_url, "retention") as url:
+        t = clocked(broker=idle_broker, database=url)
+        auth = {"Authorization": f"Bearer {create_token(t.container.pool, 'ou-retention')}"}
+        _stop_and_check(t, auth, ending)
+
+
+def _stop_and_check(t: Clocked, auth: dict[str, str], ending: str) -> None:
     job_id = start(t.client, auth, upload(t.client, auth, CSV)["file_id"])["job_id"]
     # Queued (no importer reads this broker): no end, so kept however old, with no rows yet.
     t.clock.now += timedelta(days=30)
